@@ -1,0 +1,48 @@
+//! Generates the C header with cbindgen. The header is always written to
+//! OUT_DIR; in a development checkout (not under CI, not when packaging) it
+//! is also copied to include/wsclient.h when its content changed. A test
+//! compares the committed header with the generated one, so CI catches a
+//! header that was not regenerated and committed.
+
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-env-changed=CI");
+    let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("wsclient.h");
+
+    let version = env::var("CARGO_PKG_VERSION").unwrap();
+    let part = |name: &str| env::var(name).unwrap();
+    let mut config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    config.after_includes = Some(format!(
+        "\n/** Version of this header; compare with ws_version(). */\n\
+         #define WSCLIENT_VERSION \"{version}\"\n\
+         #define WSCLIENT_VERSION_MAJOR {}\n\
+         #define WSCLIENT_VERSION_MINOR {}\n\
+         #define WSCLIENT_VERSION_PATCH {}\n",
+        part("CARGO_PKG_VERSION_MAJOR"),
+        part("CARGO_PKG_VERSION_MINOR"),
+        part("CARGO_PKG_VERSION_PATCH"),
+    ));
+    let bindings = match cbindgen::Builder::new().with_crate(&dir).with_config(config).generate() {
+        Ok(b) => b,
+        Err(e) => {
+            // Never break a build over the header; the header test will fail.
+            println!("cargo:warning=cbindgen could not generate the header: {e}");
+            return;
+        }
+    };
+    bindings.write_to_file(&out);
+
+    let in_checkout = dir.join(".git").exists();
+    if in_checkout && env::var_os("CI").is_none() {
+        let committed = dir.join("include").join("wsclient.h");
+        let new = fs::read(&out).unwrap();
+        if fs::read(&committed).ok().as_deref() != Some(&new[..]) {
+            fs::create_dir_all(committed.parent().unwrap()).unwrap();
+            fs::write(&committed, new).unwrap();
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! The caller's side of one connection: the command channel and wake-up pipe
+//! into the worker, the shared state read by queries, and the event sink that
+//! holds events until they are delivered to a callback or polled.
+
+use crate::{
+    config::Config,
+    error::{ws_status, Error, Result},
+    event::{ws_event, Event},
+};
+use crossbeam_channel::{Receiver, Sender};
+use std::{
+    collections::VecDeque,
+    ffi::c_void,
+    os::fd::RawFd,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering},
+        Arc, Condvar, Mutex, MutexGuard, RwLock,
+    },
+    thread::{self, JoinHandle, ThreadId},
+    time::{Duration, Instant},
+};
+use tungstenite::{Bytes, Message};
+
+/// The state of a connection, as `ws_state` reports it. The first four values
+/// match the browser's `WebSocket.readyState`.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ws_ready_state {
+    /// Connecting for the first time (TCP, TLS, HTTP upgrade).
+    WS_STATE_CONNECTING = 0,
+    /// Open: messages flow both ways.
+    WS_STATE_OPEN = 1,
+    /// `ws_close` was called, or the server started closing; the close
+    /// handshake is under way.
+    WS_STATE_CLOSING = 2,
+    /// Closed for good; the `WS_EVENT_CLOSE` event has been queued.
+    WS_STATE_CLOSED = 3,
+    /// The connection was lost and the library is waiting or trying to
+    /// connect again.
+    WS_STATE_RECONNECTING = 4,
+}
+
+impl ws_ready_state {
+    fn from_u8(v: u8) -> Self {
+        use ws_ready_state::*;
+        [
+            WS_STATE_CONNECTING,
+            WS_STATE_OPEN,
+            WS_STATE_CLOSING,
+            WS_STATE_CLOSED,
+            WS_STATE_RECONNECTING,
+        ]
+        .get(usize::from(v))
+        .copied()
+        .unwrap_or(WS_STATE_CLOSED)
+    }
+}
+
+/// The callback type: see `ws_set_callback`.
+#[allow(non_camel_case_types)]
+pub type ws_callback = Option<unsafe extern "C" fn(event: *const ws_event, user_data: *mut c_void)>;
+
+#[derive(Clone, Copy)]
+struct Callback {
+    f: unsafe extern "C" fn(*const ws_event, *mut c_void),
+    user_data: *mut c_void,
+}
+// SAFETY: the user promises, by the documented contract of ws_set_callback,
+// that the callback and its user_data may be used from the worker thread.
+unsafe impl Send for Callback {}
+
+/// What the caller asks of the worker.
+pub enum Command {
+    /// Send a message.
+    Send(Message),
+    /// Start the close handshake with this code and reason.
+    Close(u16, String),
+    /// A callback was set: deliver pending events.
+    Dispatch,
+}
+
+/// A self-pipe that wakes the worker out of `poll(2)`.
+pub struct Waker {
+    read_fd: RawFd,
+    write_fd: RawFd,
+    armed: AtomicBool,
+}
+
+impl Waker {
+    fn new() -> std::io::Result<Waker> {
+        let mut fds = [0; 2];
+        // SAFETY: fds is a valid array of two ints.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        for fd in fds {
+            // SAFETY: fd was just returned by pipe().
+            unsafe {
+                libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK);
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+        Ok(Waker { read_fd: fds[0], write_fd: fds[1], armed: AtomicBool::new(false) })
+    }
+
+    /// Wake the worker; at most one byte is in flight at a time.
+    pub fn wake(&self) {
+        if !self.armed.swap(true, Ordering::SeqCst) {
+            // SAFETY: writing one byte from a valid buffer to our own pipe.
+            unsafe { libc::write(self.write_fd, [1u8].as_ptr().cast(), 1) };
+        }
+    }
+
+    /// The fd the worker polls.
+    pub fn fd(&self) -> RawFd {
+        self.read_fd
+    }
+
+    /// Re-arm before draining the command channel, so that a command sent
+    /// after the drain wakes the worker again.
+    pub fn reset(&self) {
+        self.armed.store(false, Ordering::SeqCst);
+        let mut buf = [0u8; 64];
+        // SAFETY: reading into a valid buffer from our own nonblocking pipe.
+        while unsafe { libc::read(self.read_fd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+    }
+}
+
+impl Drop for Waker {
+    fn drop(&mut self) {
+        // SAFETY: the fds are ours and closed once.
+        unsafe {
+            libc::close(self.read_fd);
+            libc::close(self.write_fd);
+        }
+    }
+}
+
+#[derive(Default)]
+struct Sink {
+    pending: VecDeque<Event>,
+    callback: Option<Callback>,
+    delivering: Option<ThreadId>,
+    worker_done: bool,
+    close_taken: bool,
+    freed: bool,
+}
+
+/// State shared by the caller's side and the worker.
+pub struct Shared {
+    handle: AtomicU64,
+    state: AtomicU8,
+    /// Bytes accepted by `ws_send` and not yet flushed to the socket.
+    pub buffered_bytes: AtomicU64,
+    /// Messages accepted by `ws_send` and not yet flushed to the socket.
+    pub buffered_messages: AtomicU64,
+    /// Whether sends are accepted; written under the lock when the handle
+    /// starts closing, so no send slips past the final count.
+    accepting: RwLock<bool>,
+    /// The wake-up pipe.
+    pub waker: Waker,
+    max_message_size: usize,
+    sink: Mutex<Sink>,
+    sink_cv: Condvar,
+}
+
+impl Shared {
+    fn sink(&self) -> MutexGuard<'_, Sink> {
+        self.sink.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Set the state read by `ws_state`.
+    pub fn set_state(&self, s: ws_ready_state) {
+        self.state.store(s as u8, Ordering::SeqCst);
+    }
+
+    /// The current state.
+    pub fn state(&self) -> ws_ready_state {
+        ws_ready_state::from_u8(self.state.load(Ordering::SeqCst))
+    }
+
+    /// Refuse every later send. Returns whether sends were accepted until now.
+    pub fn stop_accepting(&self) -> bool {
+        std::mem::replace(&mut *self.accepting.write().unwrap_or_else(|e| e.into_inner()), false)
+    }
+
+    /// Queue an event and deliver what can be delivered.
+    pub fn emit(&self, ev: Event) {
+        let mut s = self.sink();
+        if s.freed {
+            return;
+        }
+        s.pending.push_back(ev);
+        drop(s);
+        self.dispatch();
+    }
+
+    /// Deliver pending events to the callback, if one is set, on this thread.
+    /// No lock is held while the callback runs.
+    pub fn dispatch(&self) {
+        let mut s = self.sink();
+        loop {
+            if s.freed {
+                s.pending.clear();
+                break;
+            }
+            let (Some(cb), None) = (s.callback, s.delivering) else { break };
+            let Some(ev) = s.pending.pop_front() else { break };
+            s.close_taken |= ev.is_close();
+            s.delivering = Some(thread::current().id());
+            drop(s);
+            let view = ev.view(self.handle.load(Ordering::Relaxed));
+            // SAFETY: the callback contract of ws_set_callback; `view` points
+            // into `ev`, which outlives the call.
+            unsafe { (cb.f)(&view, cb.user_data) };
+            drop(ev);
+            s = self.sink();
+            s.delivering = None;
+            self.sink_cv.notify_all();
+        }
+        self.sink_cv.notify_all();
+    }
+
+    /// The worker is about to exit: deliver what is left.
+    pub fn worker_done(&self) {
+        self.sink().worker_done = true;
+        self.dispatch();
+    }
+
+    /// Wait until no other thread runs the callback.
+    fn wait_idle<'a>(&'a self, mut s: MutexGuard<'a, Sink>) -> MutexGuard<'a, Sink> {
+        let me = thread::current().id();
+        while s.delivering.is_some_and(|t| t != me) {
+            s = self.sink_cv.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        s
+    }
+}
+
+/// One connection, as held by the registry.
+pub struct Client {
+    shared: Arc<Shared>,
+    tx: Sender<Command>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    start: Mutex<Option<(Config, Receiver<Command>)>>,
+}
+
+impl Client {
+    /// Prepare a connection; nothing happens until `start`.
+    pub fn new(mut config: Config) -> Result<Client> {
+        match &config.target {
+            None => return Err(Error::new(ws_status::WS_ERR_INVALID_URL, "no URL was set")),
+            Some(t) if t.tls => config.connector = Some(config.tls_connector()?),
+            Some(_) => {}
+        }
+        let waker = Waker::new().map_err(|e| {
+            Error::new(ws_status::WS_ERR_INTERNAL, format!("cannot create wake-up pipe: {e}"))
+        })?;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            handle: AtomicU64::new(0),
+            state: AtomicU8::new(ws_ready_state::WS_STATE_CONNECTING as u8),
+            buffered_bytes: AtomicU64::new(0),
+            buffered_messages: AtomicU64::new(0),
+            accepting: RwLock::new(true),
+            waker,
+            max_message_size: config.max_message_size,
+            sink: Mutex::new(Sink::default()),
+            sink_cv: Condvar::new(),
+        });
+        Ok(Client { shared, tx, worker: Mutex::new(None), start: Mutex::new(Some((config, rx))) })
+    }
+
+    /// Start the worker thread; `handle` is what events will carry.
+    pub fn start(&self, handle: u64) -> Result<()> {
+        self.shared.handle.store(handle, Ordering::Relaxed);
+        let Some((config, rx)) = self.start.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return Err(Error::new(ws_status::WS_ERR_INVALID_STATE, "already started"));
+        };
+        let shared = Arc::clone(&self.shared);
+        let join = thread::Builder::new()
+            .name(format!("wsclient-{}", handle & 0xFFFF_FFFF))
+            .spawn(move || crate::worker::run(shared, rx, config))
+            .map_err(|e| {
+                Error::new(
+                    ws_status::WS_ERR_INTERNAL,
+                    format!("cannot start the worker thread: {e}"),
+                )
+            })?;
+        *self.worker.lock().unwrap_or_else(|e| e.into_inner()) = Some(join);
+        Ok(())
+    }
+
+    /// Copy and queue a message.
+    pub fn send(&self, data: &[u8], binary: bool) -> Result<()> {
+        if data.len() > self.shared.max_message_size {
+            return Err(Error::new(
+                ws_status::WS_ERR_MESSAGE_TOO_LARGE,
+                format!(
+                    "message of {} bytes is over the maximum of {} bytes",
+                    data.len(),
+                    self.shared.max_message_size
+                ),
+            ));
+        }
+        let msg = if binary {
+            Message::Binary(Bytes::copy_from_slice(data))
+        } else {
+            let text = std::str::from_utf8(data).map_err(|e| {
+                Error::new(
+                    ws_status::WS_ERR_INVALID_UTF8,
+                    format!("text message is not valid UTF-8: {e}"),
+                )
+            })?;
+            Message::text(text)
+        };
+        let accepting = self.shared.accepting.read().unwrap_or_else(|e| e.into_inner());
+        if !*accepting {
+            return Err(Error::new(
+                ws_status::WS_ERR_CLOSED,
+                "the connection is closing or closed",
+            ));
+        }
+        self.shared.buffered_bytes.fetch_add(data.len() as u64, Ordering::SeqCst);
+        self.shared.buffered_messages.fetch_add(1, Ordering::SeqCst);
+        // The worker holds the receiver until it stops accepting, under the
+        // write lock we exclude here, so this cannot fail.
+        let _ = self.tx.send(Command::Send(msg));
+        drop(accepting);
+        self.shared.waker.wake();
+        Ok(())
+    }
+
+    /// Start the close handshake. Calling it again is harmless.
+    pub fn close(&self, code: u16, reason: &str) -> Result<()> {
+        if self.shared.stop_accepting() {
+            let _ = self.tx.send(Command::Close(code, reason.to_string()));
+            self.shared.waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Set or clear the callback; pending events go to the new one.
+    pub fn set_callback(&self, cb: ws_callback, user_data: *mut c_void) {
+        let mut s = self.shared.wait_idle(self.shared.sink());
+        s.callback = cb.map(|f| Callback { f, user_data });
+        let done = s.worker_done;
+        drop(s);
+        if done {
+            self.shared.dispatch();
+        } else {
+            let _ = self.tx.send(Command::Dispatch);
+            self.shared.waker.wake();
+        }
+    }
+
+    /// Take the next event, waiting up to `timeout` (`None`: forever).
+    pub fn poll(&self, timeout: Option<Duration>) -> Result<Event> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut s = self.shared.sink();
+        loop {
+            if s.freed {
+                return Err(Error::new(ws_status::WS_ERR_INVALID_HANDLE, "the handle was freed"));
+            }
+            if s.callback.is_some() {
+                return Err(Error::new(
+                    ws_status::WS_ERR_INVALID_STATE,
+                    "a callback is set: events go to it",
+                ));
+            }
+            if let Some(ev) = s.pending.pop_front() {
+                s.close_taken |= ev.is_close();
+                return Ok(ev);
+            }
+            if s.close_taken {
+                return Err(Error::new(
+                    ws_status::WS_ERR_CLOSED,
+                    "the close event was already delivered",
+                ));
+            }
+            s = match deadline {
+                None => self.shared.sink_cv.wait(s).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return Err(Error::new(
+                            ws_status::WS_ERR_TIMEOUT,
+                            "no event within the timeout",
+                        ));
+                    }
+                    self.shared
+                        .sink_cv
+                        .wait_timeout(s, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Release the handle: no callback runs after this returns (unless this
+    /// is called from inside the callback), pending events are dropped, and
+    /// the connection closes in the background.
+    pub fn free(&self) {
+        let mut s = self.shared.wait_idle(self.shared.sink());
+        s.freed = true;
+        s.callback = None;
+        s.pending.clear();
+        let done = s.worker_done;
+        drop(s);
+        self.shared.sink_cv.notify_all();
+        let _ = self.close(1000, "");
+        let join = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(join) = join {
+            if done && join.thread().id() != thread::current().id() {
+                let _ = join.join();
+            }
+        }
+    }
+
+    /// The connection state.
+    pub fn state(&self) -> ws_ready_state {
+        self.shared.state()
+    }
+
+    /// Bytes queued or written but not yet flushed.
+    pub fn buffered_amount(&self) -> u64 {
+        self.shared.buffered_bytes.load(Ordering::SeqCst)
+    }
+}

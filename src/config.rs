@@ -1,0 +1,304 @@
+//! Connection options, validated when they are set so that a mistake is
+//! reported by the call that made it.
+
+use crate::error::{ws_status, Error, Result};
+use std::time::Duration;
+use tungstenite::http::{header::HeaderName, HeaderValue, Uri};
+
+/// Default connect timeout in ms (TCP connect, TLS handshake and HTTP
+/// upgrade together).
+pub const WS_DEFAULT_CONNECT_TIMEOUT_MS: u32 = 10_000;
+/// Default time in ms to wait for the server's close frame after sending ours.
+pub const WS_DEFAULT_CLOSE_TIMEOUT_MS: u32 = 5_000;
+/// Default maximum size of one message in bytes, either way (64 MiB).
+pub const WS_DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
+/// Largest accepted maximum message size in bytes (2 GiB).
+pub const WS_MAX_MESSAGE_SIZE_LIMIT: usize = 2_147_483_648;
+/// Default read buffer size in bytes (128 KiB).
+pub const WS_DEFAULT_READ_BUFFER_SIZE: usize = 128 << 10;
+/// Smallest accepted read buffer size in bytes.
+pub const WS_MIN_READ_BUFFER_SIZE: usize = 256;
+/// Largest accepted read buffer size in bytes (64 MiB).
+pub const WS_MAX_READ_BUFFER_SIZE: usize = 64 << 20;
+/// Largest accepted timeout in ms (one day); the smallest is 1.
+pub const WS_MAX_TIMEOUT_MS: u32 = 86_400_000;
+
+/// A parsed `ws://` or `wss://` URL.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The URL as given.
+    pub url: String,
+    /// The parsed URI.
+    pub uri: Uri,
+    /// Host name or address, without IPv6 brackets.
+    pub host: String,
+    /// Port, explicit or the scheme's default.
+    pub port: u16,
+    /// Whether the scheme is `wss`.
+    pub tls: bool,
+}
+
+impl Target {
+    /// Parse and check a WebSocket URL.
+    pub fn parse(url: &str) -> Result<Target> {
+        let bad = |why: &str| {
+            Error::new(ws_status::WS_ERR_INVALID_URL, format!("invalid URL '{url}': {why}"))
+        };
+        let uri: Uri = url.parse().map_err(|e| bad(&format!("{e}")))?;
+        let tls = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("ws") => false,
+            Some("wss") => true,
+            Some(other) => return Err(bad(&format!("scheme '{other}' is not ws or wss"))),
+            None => return Err(bad("no scheme (expected ws:// or wss://)")),
+        };
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad(
+                "user information in the URL is not supported; send credentials as a header",
+            ));
+        }
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let port = match authority.port() {
+            None => {
+                if tls {
+                    443
+                } else {
+                    80
+                }
+            }
+            Some(p) => match p.as_u16() {
+                0 => return Err(bad("port 0")),
+                n => n,
+            },
+        };
+        if uri.path_and_query().is_some_and(|pq| pq.as_str().contains('#')) || url.contains('#') {
+            return Err(bad("a WebSocket URL must not have a fragment"));
+        }
+        Ok(Target { url: url.to_string(), uri, host, port, tls })
+    }
+}
+
+/// TLS material given by options.
+#[derive(Clone, Default)]
+pub struct TlsOptions {
+    /// Extra trusted roots, from the CA file.
+    pub ca_certs: Vec<native_tls::Certificate>,
+    /// Client certificate and key.
+    pub identity: Option<native_tls::Identity>,
+    /// Skip certificate and host name verification.
+    pub insecure: bool,
+}
+
+/// All options of one connection.
+#[derive(Clone)]
+pub struct Config {
+    /// Where to connect.
+    pub target: Option<Target>,
+    /// Extra HTTP headers for the upgrade request.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Subprotocols to offer, in order of preference.
+    pub subprotocols: Vec<String>,
+    /// Budget for TCP connect + TLS + HTTP upgrade.
+    pub connect_timeout: Duration,
+    /// How long to wait for the server's close frame.
+    pub close_timeout: Duration,
+    /// Maximum message size, either way.
+    pub max_message_size: usize,
+    /// Read buffer size.
+    pub read_buffer_size: usize,
+    /// TLS options.
+    pub tls: TlsOptions,
+    /// The TLS connector built from `tls` when the handle is created.
+    pub connector: Option<native_tls::TlsConnector>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            target: None,
+            headers: Vec::new(),
+            subprotocols: Vec::new(),
+            connect_timeout: Duration::from_millis(WS_DEFAULT_CONNECT_TIMEOUT_MS.into()),
+            close_timeout: Duration::from_millis(WS_DEFAULT_CLOSE_TIMEOUT_MS.into()),
+            max_message_size: WS_DEFAULT_MAX_MESSAGE_SIZE,
+            read_buffer_size: WS_DEFAULT_READ_BUFFER_SIZE,
+            tls: TlsOptions::default(),
+            connector: None,
+        }
+    }
+}
+
+/// Check a millisecond timeout against the accepted range.
+pub fn timeout_ms(name: &str, ms: u32) -> Result<Duration> {
+    let (lo, hi) = (1, WS_MAX_TIMEOUT_MS);
+    if !(lo..=hi).contains(&ms) {
+        return Err(Error::invalid(format!("{name} must be between {lo} and {hi} ms, got {ms}")));
+    }
+    Ok(Duration::from_millis(ms.into()))
+}
+
+impl Config {
+    /// Set the URL.
+    pub fn set_url(&mut self, url: &str) -> Result<()> {
+        self.target = Some(Target::parse(url)?);
+        Ok(())
+    }
+
+    /// Add a request header. Headers the handshake owns are refused.
+    pub fn add_header(&mut self, name: &str, value: &str) -> Result<()> {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::invalid(format!("'{name}' is not a valid HTTP header name")))?;
+        const OWNED: [&str; 6] = [
+            "host",
+            "upgrade",
+            "connection",
+            "sec-websocket-key",
+            "sec-websocket-version",
+            "sec-websocket-protocol",
+        ];
+        if OWNED.contains(&name.as_str()) {
+            return Err(Error::invalid(format!(
+                "header '{name}' is set by the handshake (use the subprotocol option for Sec-WebSocket-Protocol)"
+            )));
+        }
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            Error::invalid(format!("the value of header '{name}' has invalid characters"))
+        })?;
+        self.headers.push((name, value));
+        Ok(())
+    }
+
+    /// Offer a subprotocol.
+    pub fn add_subprotocol(&mut self, protocol: &str) -> Result<()> {
+        let is_token = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
+        if protocol.is_empty() || !protocol.chars().all(is_token) {
+            return Err(Error::invalid(format!("'{protocol}' is not a valid subprotocol token")));
+        }
+        if !self.subprotocols.iter().any(|p| p == protocol) {
+            self.subprotocols.push(protocol.to_string());
+        }
+        Ok(())
+    }
+
+    /// Set the maximum message size.
+    pub fn set_max_message_size(&mut self, size: usize) -> Result<()> {
+        if size == 0 || size > WS_MAX_MESSAGE_SIZE_LIMIT {
+            return Err(Error::invalid(format!(
+                "max message size must be between 1 and {WS_MAX_MESSAGE_SIZE_LIMIT} bytes, got {size}"
+            )));
+        }
+        self.max_message_size = size;
+        Ok(())
+    }
+
+    /// Set the read buffer size.
+    pub fn set_read_buffer_size(&mut self, size: usize) -> Result<()> {
+        let (lo, hi) = (WS_MIN_READ_BUFFER_SIZE, WS_MAX_READ_BUFFER_SIZE);
+        if !(lo..=hi).contains(&size) {
+            return Err(Error::invalid(format!(
+                "read buffer size must be between {lo} and {hi} bytes, got {size}"
+            )));
+        }
+        self.read_buffer_size = size;
+        Ok(())
+    }
+
+    /// Trust the certificates of a PEM file, in addition to the system roots.
+    pub fn set_ca_file(&mut self, path: &str) -> Result<()> {
+        let pem = read_file("CA file", path)?;
+        let certs = native_tls::Certificate::stack_from_pem(&pem).map_err(|e| {
+            Error::new(ws_status::WS_ERR_FILE, format!("CA file '{path}' is not valid PEM: {e}"))
+        })?;
+        if certs.is_empty() {
+            return Err(Error::new(
+                ws_status::WS_ERR_FILE,
+                format!("CA file '{path}' holds no certificate"),
+            ));
+        }
+        self.tls.ca_certs = certs;
+        Ok(())
+    }
+
+    /// Present a client certificate (PEM chain) with its PKCS#8 PEM key.
+    pub fn set_client_cert(&mut self, cert_path: &str, key_path: &str) -> Result<()> {
+        let cert = read_file("client certificate", cert_path)?;
+        let key = read_file("client key", key_path)?;
+        let identity = native_tls::Identity::from_pkcs8(&cert, &key).map_err(|e| {
+            Error::new(
+                ws_status::WS_ERR_FILE,
+                format!("client certificate '{cert_path}' with key '{key_path}' is not usable (PEM, PKCS#8 key): {e}"),
+            )
+        })?;
+        self.tls.identity = Some(identity);
+        Ok(())
+    }
+
+    /// Build the TLS connector for `wss://`.
+    pub fn tls_connector(&self) -> Result<native_tls::TlsConnector> {
+        let mut b = native_tls::TlsConnector::builder();
+        for c in &self.tls.ca_certs {
+            b.add_root_certificate(c.clone());
+        }
+        if let Some(id) = &self.tls.identity {
+            b.identity(id.clone());
+        }
+        b.danger_accept_invalid_certs(self.tls.insecure);
+        b.danger_accept_invalid_hostnames(self.tls.insecure);
+        b.build()
+            .map_err(|e| Error::new(ws_status::WS_ERR_INTERNAL, format!("cannot set up TLS: {e}")))
+    }
+}
+
+fn read_file(what: &str, path: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        Error::new(ws_status::WS_ERR_FILE, format!("cannot read {what} '{path}': {e}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let t = Target::parse("ws://example.com/chat?x=1").unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.tls), ("example.com", 80, false));
+        let t = Target::parse("WSS://[::1]:9443").unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.tls), ("::1", 9443, true));
+        for bad in [
+            "http://x",
+            "ws://",
+            "ws://:80",
+            "ws://host:99999",
+            "ws://host:0",
+            "host:80",
+            "",
+            "ws://u:p@h/",
+            "ws://h/#f",
+        ] {
+            let e = Target::parse(bad).unwrap_err();
+            assert_eq!(e.status, ws_status::WS_ERR_INVALID_URL, "{bad}");
+        }
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let mut c = Config::default();
+        assert!(c.add_header("X-Token", "abc").is_ok());
+        assert!(c.add_header("Bad Name", "v").is_err());
+        assert!(c.add_header("Upgrade", "x").is_err());
+        assert!(c.add_header("X-A", "line\nbreak").is_err());
+        assert!(c.add_subprotocol("chat.v1").is_ok());
+        assert!(c.add_subprotocol("a b").is_err());
+        assert!(c.set_max_message_size(0).is_err());
+        assert!(c.set_read_buffer_size(1).is_err());
+        assert!(timeout_ms("t", 0).is_err());
+        assert_eq!(
+            c.set_ca_file("/nonexistent/ca.pem").unwrap_err().status,
+            ws_status::WS_ERR_FILE
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! The error taxonomy: status codes returned by every C function, error kinds
+//! carried by `error` events, and the internal error type that maps to both.
+
+use std::fmt;
+
+/// Status returned by every fallible `ws_*` function. `WS_OK` (0) is success;
+/// every error is negative. Numbers are never reused: a retired code stays
+/// reserved.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ws_status {
+    /// Success.
+    WS_OK = 0,
+    /// A required pointer was NULL, a length or option was out of range, or a
+    /// string was not valid (see `ws_last_error_message` for which).
+    WS_ERR_INVALID_ARGUMENT = -1,
+    /// The handle was never issued, or was already freed.
+    WS_ERR_INVALID_HANDLE = -2,
+    /// The URL is not a valid `ws://` or `wss://` URL with a host.
+    WS_ERR_INVALID_URL = -3,
+    /// A text message, close reason or string option is not valid UTF-8.
+    WS_ERR_INVALID_UTF8 = -4,
+    /// The message is larger than the configured maximum message size.
+    WS_ERR_MESSAGE_TOO_LARGE = -5,
+    /// The connection is closing or closed: nothing more can be sent.
+    WS_ERR_CLOSED = -6,
+    /// A waiting call (`ws_poll`) timed out with nothing to return.
+    WS_ERR_TIMEOUT = -7,
+    /// The send queue is full; the message was not queued.
+    WS_ERR_QUEUE_FULL = -8,
+    /// The call does not fit the handle's mode, e.g. `ws_poll` on a handle
+    /// that has a callback set.
+    WS_ERR_INVALID_STATE = -9,
+    /// The caller's buffer is too small; the needed size was reported.
+    WS_ERR_BUFFER_TOO_SMALL = -10,
+    /// A file named in an option could not be read or parsed (CA file, client
+    /// certificate or key).
+    WS_ERR_FILE = -11,
+    /// An internal error, including a caught Rust panic. The library stays
+    /// usable; please report it.
+    WS_ERR_INTERNAL = -12,
+}
+
+impl ws_status {
+    /// The static, NUL-terminated description of a status.
+    pub(crate) fn describe(code: i32) -> &'static [u8] {
+        use ws_status::*;
+        let all = [
+            (WS_OK, &b"ok\0"[..]),
+            (WS_ERR_INVALID_ARGUMENT, b"invalid argument\0"),
+            (WS_ERR_INVALID_HANDLE, b"invalid handle (never issued or already freed)\0"),
+            (WS_ERR_INVALID_URL, b"invalid URL\0"),
+            (WS_ERR_INVALID_UTF8, b"invalid UTF-8\0"),
+            (WS_ERR_MESSAGE_TOO_LARGE, b"message too large\0"),
+            (WS_ERR_CLOSED, b"connection closing or closed\0"),
+            (WS_ERR_TIMEOUT, b"timed out\0"),
+            (WS_ERR_QUEUE_FULL, b"send queue full\0"),
+            (WS_ERR_INVALID_STATE, b"invalid state for this call\0"),
+            (WS_ERR_BUFFER_TOO_SMALL, b"buffer too small\0"),
+            (WS_ERR_FILE, b"cannot read or parse file\0"),
+            (WS_ERR_INTERNAL, b"internal error\0"),
+        ];
+        all.iter().find(|(s, _)| *s as i32 == code).map_or(&b"unknown status\0"[..], |(_, d)| d)
+    }
+}
+
+/// What went wrong, as carried by a `WS_EVENT_ERROR` event.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ws_error_kind {
+    /// Not an error event (the field is unused for this event type).
+    WS_ERROR_NONE = 0,
+    /// The host name could not be resolved.
+    WS_ERROR_DNS = 1,
+    /// The server refused the TCP connection (nothing listens on the port).
+    WS_ERROR_CONNECT_REFUSED = 2,
+    /// The TCP connection failed for another reason (host or network
+    /// unreachable, ...).
+    WS_ERROR_CONNECT_FAILED = 3,
+    /// TCP connect, TLS handshake and HTTP upgrade together took longer than
+    /// the connect timeout.
+    WS_ERROR_CONNECT_TIMEOUT = 4,
+    /// The TLS handshake failed; the message gives the reason (for example a
+    /// certificate that does not verify, or a host name mismatch).
+    WS_ERROR_TLS = 5,
+    /// The server answered the upgrade request with an HTTP status other than
+    /// 101; `http_status` holds it.
+    WS_ERROR_HANDSHAKE_REJECTED = 6,
+    /// The peer violated the WebSocket protocol (bad frame, bad handshake
+    /// response, invalid UTF-8 in a text message, ...). The client closed the
+    /// connection with 1002 or 1007.
+    WS_ERROR_PROTOCOL = 7,
+    /// The connection was lost: reset, or EOF without a close handshake.
+    WS_ERROR_NETWORK = 8,
+    /// The peer sent a message larger than the maximum message size. The
+    /// client closed the connection with 1009.
+    WS_ERROR_MESSAGE_TOO_LARGE = 9,
+    /// No pong (or any other frame) arrived within the pong timeout.
+    WS_ERROR_HEARTBEAT_TIMEOUT = 10,
+    /// An internal error (including a caught panic on the worker thread).
+    WS_ERROR_INTERNAL = 11,
+}
+
+/// The library's internal error: a status for the C caller plus a message for
+/// `ws_last_error_message`.
+#[derive(Debug, Clone)]
+pub struct Error {
+    /// The status code the C function returns.
+    pub status: ws_status,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+impl Error {
+    /// An error with the given status and message.
+    pub fn new(status: ws_status, message: impl Into<String>) -> Self {
+        Error { status, message: message.into() }
+    }
+
+    /// `WS_ERR_INVALID_ARGUMENT` with a message.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ws_status::WS_ERR_INVALID_ARGUMENT, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Result with the library's error.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A failure of a live or would-be connection, as reported in an error event.
+#[derive(Debug, Clone)]
+pub struct ConnError {
+    /// The kind, from the documented enum.
+    pub kind: ws_error_kind,
+    /// A human-readable message.
+    pub message: String,
+    /// The HTTP status for `WS_ERROR_HANDSHAKE_REJECTED`, else 0.
+    pub http_status: u16,
+    /// The close code the client sends when it fails the connection because
+    /// of this error (RFC 6455 section 7.4.1): 1002, 1007 or 1009.
+    pub close_code: Option<u16>,
+}
+
+impl ConnError {
+    /// A connection error of the given kind.
+    pub fn new(kind: ws_error_kind, message: impl Into<String>) -> Self {
+        ConnError { kind, message: message.into(), http_status: 0, close_code: None }
+    }
+
+    fn failing_with(mut self, code: u16) -> Self {
+        self.close_code = Some(code);
+        self
+    }
+
+    /// Classify an error from tungstenite on an established connection or
+    /// during the HTTP upgrade.
+    pub fn from_ws(err: tungstenite::Error) -> Self {
+        use tungstenite::Error as E;
+        use ws_error_kind::*;
+        match err {
+            E::Http(resp) => {
+                let status = resp.status();
+                let mut e = ConnError::new(
+                    WS_ERROR_HANDSHAKE_REJECTED,
+                    format!(
+                        "server rejected the WebSocket upgrade with HTTP {} {}",
+                        status.as_u16(),
+                        status.canonical_reason().unwrap_or("")
+                    ),
+                );
+                e.http_status = status.as_u16();
+                e
+            }
+            E::Capacity(c) => ConnError::new(WS_ERROR_MESSAGE_TOO_LARGE, format!("peer sent {c}"))
+                .failing_with(1009),
+            E::Utf8(s) => ConnError::new(
+                WS_ERROR_PROTOCOL,
+                format!("peer sent invalid UTF-8 in a text message or close reason: {s}"),
+            )
+            .failing_with(1007),
+            E::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => {
+                ConnError::new(
+                    WS_ERROR_NETWORK,
+                    "connection lost: the peer closed TCP without a close handshake",
+                )
+            }
+            E::Protocol(p) => {
+                ConnError::new(WS_ERROR_PROTOCOL, format!("protocol violation by the peer: {p}"))
+                    .failing_with(1002)
+            }
+            E::Io(io) => ConnError::from_io("connection lost", &io),
+            E::AttackAttempt => {
+                ConnError::new(WS_ERROR_PROTOCOL, "peer response looks like an attack")
+            }
+            other => ConnError::new(WS_ERROR_NETWORK, other.to_string()),
+        }
+    }
+
+    /// Classify an I/O error with some context.
+    pub fn from_io(context: &str, io: &std::io::Error) -> Self {
+        use std::io::ErrorKind as K;
+        use ws_error_kind::*;
+        let kind = match io.kind() {
+            K::ConnectionRefused => WS_ERROR_CONNECT_REFUSED,
+            K::TimedOut => WS_ERROR_CONNECT_TIMEOUT,
+            _ => WS_ERROR_NETWORK,
+        };
+        ConnError::new(kind, format!("{context}: {io}"))
+    }
+}

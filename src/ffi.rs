@@ -1,0 +1,639 @@
+//! The C API. Each function checks its arguments, looks up the handle, calls
+//! safe Rust and maps the result to a `ws_status`. No protocol logic lives
+//! here. Every body runs inside `guard`, so no panic crosses the boundary.
+
+use crate::{
+    client::{ws_callback, ws_ready_state, Client},
+    config::{timeout_ms, Config},
+    error::{ws_status, ws_status::*, Error, Result},
+    event::{ws_event, Event},
+    registry::Registry,
+};
+use std::{
+    cell::RefCell,
+    ffi::{c_char, c_void, CStr, CString},
+    panic::{catch_unwind, AssertUnwindSafe},
+    ptr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+/// A connection handle. 0 is never a valid handle.
+#[allow(non_camel_case_types)]
+pub type ws_handle = u64;
+
+/// A configuration handle, from `ws_config_new`. 0 is never valid.
+#[allow(non_camel_case_types)]
+pub type ws_config = u64;
+
+static CLIENTS: Registry<Client> = Registry::new(0x57);
+static CONFIGS: Registry<Mutex<Config>> = Registry::new(0x43);
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(message: &str) {
+    LAST_ERROR.with(|l| *l.borrow_mut() = crate::event::cstring(message));
+}
+
+/// Run an API body: catch panics, record the error message, map to a status.
+fn guard(body: impl FnOnce() -> Result<()>) -> ws_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => WS_OK,
+        Ok(Err(e)) => {
+            set_last_error(&e.message);
+            e.status
+        }
+        Err(_) => {
+            set_last_error("internal error: a panic was caught at the API boundary");
+            WS_ERR_INTERNAL
+        }
+    }
+}
+
+fn null(what: &str) -> Error {
+    Error::invalid(format!("{what} is NULL"))
+}
+
+/// Borrow a NUL-terminated UTF-8 string argument.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string.
+unsafe fn c_str<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(null(what));
+    }
+    CStr::from_ptr(p)
+        .to_str()
+        .map_err(|_| Error::new(WS_ERR_INVALID_UTF8, format!("{what} is not valid UTF-8")))
+}
+
+fn client(h: ws_handle) -> Result<Arc<Client>> {
+    CLIENTS.get(h).ok_or_else(|| {
+        Error::new(WS_ERR_INVALID_HANDLE, format!("handle {h:#x} is not a live connection"))
+    })
+}
+
+fn with_config(cfg: ws_config, f: impl FnOnce(&mut Config) -> Result<()>) -> Result<()> {
+    let c = CONFIGS.get(cfg).ok_or_else(|| {
+        Error::new(WS_ERR_INVALID_HANDLE, format!("handle {cfg:#x} is not a live config"))
+    })?;
+    let mut c = c.lock().unwrap_or_else(|e| e.into_inner());
+    f(&mut c)
+}
+
+// ---------------------------------------------------------------------------
+// Library information and errors
+// ---------------------------------------------------------------------------
+
+/// The library version as a static NUL-terminated string, e.g. "0.1.0".
+/// Never NULL; do not free. Compare with `WSCLIENT_VERSION` to check that the
+/// header matches the library.
+#[no_mangle]
+pub extern "C" fn ws_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// A static NUL-terminated description of a status code ("unknown status"
+/// for a number that is not one). Never NULL; do not free.
+#[no_mangle]
+pub extern "C" fn ws_status_str(status: i32) -> *const c_char {
+    ws_status::describe(status).as_ptr().cast()
+}
+
+/// Copy the message of the last failed call made on the calling thread into
+/// `buf` (NUL-terminated, truncated never). Messages are per thread: read it
+/// on the thread that got the error. The message is "" if no call failed yet.
+///
+/// - `buf`: caller-owned buffer of `len` bytes; may be NULL when `len` is 0,
+///   to ask for the size.
+/// - `out_len`: optional (may be NULL); receives the message length in bytes
+///   without the NUL, also on `WS_ERR_BUFFER_TOO_SMALL`.
+///
+/// Returns `WS_OK`, `WS_ERR_BUFFER_TOO_SMALL` (nothing written to `buf`; make
+/// it at least `*out_len + 1` bytes) or `WS_ERR_INVALID_ARGUMENT` (`buf` NULL
+/// with `len` > 0). Does not itself change the last error.
+///
+/// # Safety
+/// `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_last_error_message(
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ws_status {
+    let r = catch_unwind(|| {
+        LAST_ERROR.with(|l| {
+            let l = l.borrow();
+            let bytes = l.as_bytes_with_nul();
+            if !out_len.is_null() {
+                *out_len = bytes.len() - 1;
+            }
+            if buf.is_null() && len > 0 {
+                return WS_ERR_INVALID_ARGUMENT;
+            }
+            if len < bytes.len() {
+                return WS_ERR_BUFFER_TOO_SMALL;
+            }
+            ptr::copy_nonoverlapping(bytes.as_ptr().cast(), buf, bytes.len());
+            WS_OK
+        })
+    });
+    r.unwrap_or(WS_ERR_INTERNAL)
+}
+
+// ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+/// Create a configuration with every option at its default. Set options
+/// with the `ws_config_set_*` / `ws_config_add_*` functions, pass it to
+/// `ws_create_with_config` (which copies it, so one config can create many
+/// connections), and release it with `ws_config_free`.
+///
+/// - `out`: receives the config handle, only on success.
+///
+/// Returns `WS_OK` or `WS_ERR_INVALID_ARGUMENT` (`out` is NULL).
+///
+/// # Safety
+/// `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_config_new(out: *mut ws_config) -> ws_status {
+    guard(|| {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        *out = CONFIGS.insert(Arc::new(Mutex::new(Config::default())));
+        Ok(())
+    })
+}
+
+/// Release a configuration. Connections created from it are not affected.
+/// Returns `WS_OK` or `WS_ERR_INVALID_HANDLE` (never issued or already
+/// freed: a double free is reported, never undefined behaviour).
+#[no_mangle]
+pub extern "C" fn ws_config_free(cfg: ws_config) -> ws_status {
+    guard(|| {
+        CONFIGS
+            .remove(cfg)
+            .ok_or_else(|| Error::new(WS_ERR_INVALID_HANDLE, "not a live config"))?;
+        Ok(())
+    })
+}
+
+/// Set the URL: `ws://host[:port][/path][?query]` or `wss://...`. Checked at
+/// once. Returns `WS_OK`, `WS_ERR_INVALID_URL`, `WS_ERR_INVALID_UTF8`,
+/// `WS_ERR_INVALID_ARGUMENT` (NULL) or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `url` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ws_config_set_url(cfg: ws_config, url: *const c_char) -> ws_status {
+    guard(|| {
+        let url = c_str(url, "url")?;
+        with_config(cfg, |c| c.set_url(url))
+    })
+}
+
+/// Add an HTTP header to the upgrade request (e.g. `Authorization`). May be
+/// called several times; the same name may repeat. Headers the handshake sets
+/// itself (Host, Upgrade, Connection, Sec-WebSocket-Key/-Version/-Protocol)
+/// are refused. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, bad name or
+/// value), `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `name` and `value` must be NULL or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn ws_config_add_header(
+    cfg: ws_config,
+    name: *const c_char,
+    value: *const c_char,
+) -> ws_status {
+    guard(|| {
+        let (name, value) = (c_str(name, "name")?, c_str(value, "value")?);
+        with_config(cfg, |c| c.add_header(name, value))
+    })
+}
+
+/// Offer a subprotocol (sent in `Sec-WebSocket-Protocol`, in the order added).
+/// The server's choice arrives in the open event's `protocol`. Returns
+/// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, empty or not an HTTP token),
+/// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `protocol` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ws_config_add_subprotocol(
+    cfg: ws_config,
+    protocol: *const c_char,
+) -> ws_status {
+    guard(|| {
+        let protocol = c_str(protocol, "protocol")?;
+        with_config(cfg, |c| c.add_subprotocol(protocol))
+    })
+}
+
+/// Set the connect timeout in ms: one budget for the TCP connect, the TLS
+/// handshake and the HTTP upgrade (not DNS resolution). Default
+/// `WS_DEFAULT_CONNECT_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`. Returns
+/// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (out of range) or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_connect_timeout_ms(cfg: ws_config, ms: u32) -> ws_status {
+    guard(|| {
+        let t = timeout_ms("connect timeout", ms)?;
+        with_config(cfg, |c| Ok(c.connect_timeout = t))
+    })
+}
+
+/// Set how long, in ms, to wait for the server's close frame (and TCP close)
+/// after the close handshake starts, before the connection is dropped.
+/// Default `WS_DEFAULT_CLOSE_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`.
+/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_close_timeout_ms(cfg: ws_config, ms: u32) -> ws_status {
+    guard(|| {
+        let t = timeout_ms("close timeout", ms)?;
+        with_config(cfg, |c| Ok(c.close_timeout = t))
+    })
+}
+
+/// Set the largest message, in bytes, either way. A bigger `ws_send` returns
+/// `WS_ERR_MESSAGE_TOO_LARGE`; a bigger incoming message fails the
+/// connection with close code 1009 and a `WS_ERROR_MESSAGE_TOO_LARGE` error.
+/// Default `WS_DEFAULT_MAX_MESSAGE_SIZE`; range 1..`WS_MAX_MESSAGE_SIZE_LIMIT`.
+/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_max_message_size(cfg: ws_config, bytes: usize) -> ws_status {
+    guard(|| with_config(cfg, |c| c.set_max_message_size(bytes)))
+}
+
+/// Set the read buffer size in bytes (allocated once per connection). Larger
+/// is faster for big messages, smaller saves memory with many connections.
+/// Default `WS_DEFAULT_READ_BUFFER_SIZE`; range `WS_MIN_READ_BUFFER_SIZE`..
+/// `WS_MAX_READ_BUFFER_SIZE`. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or
+/// `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_read_buffer_size(cfg: ws_config, bytes: usize) -> ws_status {
+    guard(|| with_config(cfg, |c| c.set_read_buffer_size(bytes)))
+}
+
+/// Trust the CA certificates in a PEM file for `wss://`, in addition to the
+/// system's roots. The file is read now. Returns `WS_OK`, `WS_ERR_FILE`
+/// (unreadable, not PEM, no certificate), `WS_ERR_INVALID_ARGUMENT`,
+/// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `path` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn ws_config_set_ca_file(cfg: ws_config, path: *const c_char) -> ws_status {
+    guard(|| {
+        let path = c_str(path, "path")?;
+        with_config(cfg, |c| c.set_ca_file(path))
+    })
+}
+
+/// Present a client certificate for `wss://`: a PEM certificate (chain) and
+/// its PEM PKCS#8 private key. The files are read now. Returns `WS_OK`,
+/// `WS_ERR_FILE`, `WS_ERR_INVALID_ARGUMENT`, `WS_ERR_INVALID_UTF8` or
+/// `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `cert_path` and `key_path` must be NULL or NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn ws_config_set_client_cert(
+    cfg: ws_config,
+    cert_path: *const c_char,
+    key_path: *const c_char,
+) -> ws_status {
+    guard(|| {
+        let (cert, key) = (c_str(cert_path, "cert_path")?, c_str(key_path, "key_path")?);
+        with_config(cfg, |c| c.set_client_cert(cert, key))
+    })
+}
+
+/// DANGER: with `insecure` true, `wss://` accepts any certificate and any
+/// host name, so anyone on the path can read and change the traffic. For
+/// tests only. Verification (chain and host name) is on by default. Returns
+/// `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_insecure(cfg: ws_config, insecure: bool) -> ws_status {
+    guard(|| with_config(cfg, |c| Ok(c.tls.insecure = insecure)))
+}
+
+// ---------------------------------------------------------------------------
+// Connections
+// ---------------------------------------------------------------------------
+
+fn create(config: Config, out: *mut ws_handle) -> Result<()> {
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    let client = Arc::new(Client::new(config)?);
+    let h = CLIENTS.insert(Arc::clone(&client));
+    if let Err(e) = client.start(h) {
+        CLIENTS.remove(h);
+        return Err(e);
+    }
+    // SAFETY: checked non-NULL; the caller promises it is writable.
+    unsafe { *out = h };
+    Ok(())
+}
+
+/// Open a connection to `url` with default options. Returns at once: the
+/// connection is made on the handle's own worker thread, like
+/// `new WebSocket(url)`. Events that happen before a callback is set are
+/// kept, and delivered by `ws_set_callback` or read with `ws_poll`.
+///
+/// - `url`: `ws://` or `wss://` URL, NUL-terminated; copied.
+/// - `out`: receives the handle, only on success. Release it with `ws_free`.
+///
+/// Returns `WS_OK`, `WS_ERR_INVALID_URL`, `WS_ERR_INVALID_UTF8`,
+/// `WS_ERR_INVALID_ARGUMENT` (NULL) or `WS_ERR_INTERNAL` (no thread could be
+/// started). Network failures are not returned here: they arrive as a
+/// `WS_EVENT_ERROR` followed by `WS_EVENT_CLOSE`.
+///
+/// # Safety
+/// `url` must be NULL or NUL-terminated; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_create(url: *const c_char, out: *mut ws_handle) -> ws_status {
+    guard(|| {
+        let mut config = Config::default();
+        config.set_url(c_str(url, "url")?)?;
+        create(config, out)
+    })
+}
+
+/// Open a connection with the options of `cfg` (which must have a URL). The
+/// config is copied: it may be changed or freed right after. Otherwise as
+/// `ws_create`. Returns `WS_OK`, `WS_ERR_INVALID_HANDLE` (bad `cfg`),
+/// `WS_ERR_INVALID_URL` (no URL set), `WS_ERR_INVALID_ARGUMENT` (`out` NULL)
+/// or `WS_ERR_INTERNAL`.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_create_with_config(cfg: ws_config, out: *mut ws_handle) -> ws_status {
+    guard(|| {
+        let mut config = None;
+        with_config(cfg, |c| Ok(config = Some(c.clone())))?;
+        create(config.expect("set by with_config"), out)
+    })
+}
+
+/// Deliver events to `callback`, which runs on the connection's worker
+/// thread, one event at a time, in order. Events queued before this call are
+/// delivered first, on the worker thread (or, if the connection has already
+/// ended, on the calling thread before this returns).
+///
+/// The `ws_event` and everything it points to are valid only during the
+/// call: copy what you keep. `user_data` is passed through untouched. The
+/// callback must return quickly; it may call any `ws_*` function, including
+/// `ws_send`, `ws_close` and `ws_free` on its own handle (these never block
+/// there). Pass NULL to go back to `ws_poll`.
+///
+/// When this returns, the previous callback is no longer running (unless
+/// this is called from inside it), so its `user_data` may be released.
+///
+/// Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `callback` must be safe to call from another thread with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_callback(
+    handle: ws_handle,
+    callback: ws_callback,
+    user_data: *mut c_void,
+) -> ws_status {
+    guard(|| {
+        client(handle)?.set_callback(callback, user_data);
+        Ok(())
+    })
+}
+
+/// Take the next event (the pull model, for callers who do not want
+/// callbacks on a foreign thread). Waits up to `timeout_ms` (0: do not wait,
+/// -1: wait forever). Not allowed while a callback is set.
+///
+/// - `out`: receives the event, only on success. Its pointers stay valid
+///   until `ws_event_free(out)`, which must be called for every event
+///   received (also after `ws_free`).
+///
+/// Returns `WS_OK`, `WS_ERR_TIMEOUT` (no event in time), `WS_ERR_CLOSED`
+/// (the close event was already taken: there will be no more),
+/// `WS_ERR_INVALID_STATE` (a callback is set), `WS_ERR_INVALID_ARGUMENT`
+/// (`out` NULL or `timeout_ms` < -1) or `WS_ERR_INVALID_HANDLE` (also when
+/// the handle is freed while waiting).
+///
+/// # Safety
+/// `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_poll(
+    handle: ws_handle,
+    out: *mut ws_event,
+    timeout_ms: i32,
+) -> ws_status {
+    guard(|| {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let timeout = match timeout_ms {
+            -1 => None,
+            t if t >= 0 => Some(Duration::from_millis(t as u64)),
+            t => return Err(Error::invalid(format!("timeout_ms must be -1 or >= 0, got {t}"))),
+        };
+        let ev = Box::new(client(handle)?.poll(timeout)?);
+        let mut view = ev.view(handle);
+        view._private = Box::into_raw(ev).cast();
+        *out = view;
+        Ok(())
+    })
+}
+
+/// Release the storage of an event filled by `ws_poll` and zero it. Calling
+/// it again on the same (zeroed) event, or on an event from a callback, does
+/// nothing. NULL is ignored.
+///
+/// # Safety
+/// `event` must be NULL or an event filled by `ws_poll` (not a copy of one
+/// that was already freed).
+#[no_mangle]
+pub unsafe extern "C" fn ws_event_free(event: *mut ws_event) {
+    let _ = catch_unwind(|| {
+        if event.is_null() || (*event)._private.is_null() {
+            return;
+        }
+        drop(Box::from_raw((*event)._private.cast::<Event>()));
+        ptr::write_bytes(event, 0, 1);
+    });
+}
+
+/// Send a message. The data is copied and queued, and the call returns at
+/// once: the caller may free `data` as soon as it returns. Messages are sent
+/// in the order of the calls (per calling thread, and overall as the calls
+/// are ordered). Sent while connecting, they go out right after the open.
+///
+/// - `data`: the payload; may be NULL only when `len` is 0.
+/// - `is_binary`: false sends a text message, which must be valid UTF-8.
+///
+/// Returns `WS_OK`, `WS_ERR_INVALID_UTF8` (text that is not UTF-8; nothing
+/// sent), `WS_ERR_MESSAGE_TOO_LARGE` (over the max message size),
+/// `WS_ERR_CLOSED` (after `ws_close`, or once the connection has ended),
+/// `WS_ERR_INVALID_ARGUMENT` (`data` NULL with `len` > 0) or
+/// `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `data` must be readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ws_send(
+    handle: ws_handle,
+    data: *const u8,
+    len: usize,
+    is_binary: bool,
+) -> ws_status {
+    guard(|| {
+        let c = client(handle)?;
+        if data.is_null() && len > 0 {
+            return Err(null("data"));
+        }
+        if len > isize::MAX as usize {
+            return Err(Error::new(
+                WS_ERR_MESSAGE_TOO_LARGE,
+                format!("message of {len} bytes is too large"),
+            ));
+        }
+        let bytes = if len == 0 { &[][..] } else { std::slice::from_raw_parts(data, len) };
+        c.send(bytes, is_binary)
+    })
+}
+
+/// Send a NUL-terminated UTF-8 string as a text message. Same rules and
+/// statuses as `ws_send`.
+///
+/// # Safety
+/// `text` must be NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn ws_send_text(handle: ws_handle, text: *const c_char) -> ws_status {
+    guard(|| {
+        let c = client(handle)?;
+        if text.is_null() {
+            return Err(null("text"));
+        }
+        c.send(CStr::from_ptr(text).to_bytes(), false)
+    })
+}
+
+/// Start the close handshake and return at once. Messages sent before this
+/// call still go out first; later sends return `WS_ERR_CLOSED`. The
+/// `WS_EVENT_CLOSE` event follows when the server answers, or after the close
+/// timeout. Calling it while connecting abandons the attempt (close code
+/// 1006). Calling it again, or after the connection ended, does nothing and
+/// returns `WS_OK`.
+///
+/// - `code`: 1000 (normal) or 3000..4999 (application codes).
+/// - `reason`: NUL-terminated UTF-8 of at most 123 bytes, or NULL for none.
+///
+/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (bad code, reason too long),
+/// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `reason` must be NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn ws_close(
+    handle: ws_handle,
+    code: u16,
+    reason: *const c_char,
+) -> ws_status {
+    guard(|| {
+        let c = client(handle)?;
+        if code != 1000 && !(3000..=4999).contains(&code) {
+            return Err(Error::invalid(format!("close code {code} is not 1000 or in 3000..4999")));
+        }
+        let reason = if reason.is_null() { "" } else { c_str(reason, "reason")? };
+        if reason.len() > 123 {
+            return Err(Error::invalid(format!(
+                "close reason is {} bytes; at most 123 fit",
+                reason.len()
+            )));
+        }
+        c.close(code, reason)
+    })
+}
+
+/// Release the handle. If the connection is still open it is closed with
+/// 1000 in the background (this call does not wait for the network).
+/// Pending and later events are dropped, and once this returns the callback
+/// is never called again, unless `ws_free` was called from inside that
+/// callback, which is allowed and returns at once. Every later call with
+/// this handle returns `WS_ERR_INVALID_HANDLE`; so does a second `ws_free`.
+///
+/// Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_free(handle: ws_handle) -> ws_status {
+    guard(|| {
+        let c = CLIENTS.remove(handle).ok_or_else(|| {
+            Error::new(
+                WS_ERR_INVALID_HANDLE,
+                format!("handle {handle:#x} is not a live connection"),
+            )
+        })?;
+        c.free();
+        Ok(())
+    })
+}
+
+/// The connection's state, through `out` (only on success). Returns `WS_OK`,
+/// `WS_ERR_INVALID_ARGUMENT` (`out` NULL) or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_state(handle: ws_handle, out: *mut ws_ready_state) -> ws_status {
+    guard(|| {
+        let c = client(handle)?;
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        *out = c.state();
+        Ok(())
+    })
+}
+
+/// Bytes accepted by `ws_send` and not yet handed to the network (queued,
+/// or written but not flushed), through `out` (only on success). Like the
+/// browser's `bufferedAmount`. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT`
+/// (`out` NULL) or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_buffered_amount(handle: ws_handle, out: *mut u64) -> ws_status {
+    guard(|| {
+        let c = client(handle)?;
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        *out = c.buffered_amount();
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_ws_err_internal() {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let status = guard(|| panic!("boom"));
+        std::panic::set_hook(prev);
+        assert_eq!(status, WS_ERR_INTERNAL);
+        let mut buf = [0 as c_char; 128];
+        let mut n = 0;
+        assert_eq!(unsafe { ws_last_error_message(buf.as_mut_ptr(), buf.len(), &mut n) }, WS_OK);
+        let msg = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap();
+        assert!(msg.contains("panic"), "{msg}");
+        assert_eq!(n, msg.len());
+    }
+}

@@ -1,0 +1,19 @@
+//! wsclient: a WebSocket client that stays connected, with a C ABI.
+//!
+//! The C API is in [`ffi`]; `include/wsclient.h` is generated from it. Each
+//! connection runs on its own worker thread (see `worker`), which sleeps in
+//! `poll(2)` on the socket and a wake-up pipe.
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod ffi;
+pub mod registry;
+mod worker;
+
+pub use client::{ws_callback, ws_ready_state};
+pub use error::{ws_error_kind, ws_status};
+pub use event::{ws_event, ws_event_type};
+pub use ffi::*;

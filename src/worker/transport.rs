@@ -1,0 +1,331 @@
+//! Getting a WebSocket: DNS, a nonblocking TCP connect, the TLS handshake and
+//! the HTTP upgrade, all under one deadline and all interruptible by the
+//! wake-up pipe. The stream stays nonblocking afterwards.
+
+use crate::{
+    config::Config,
+    error::{ws_error_kind::*, ConnError},
+};
+use std::{
+    io::{self, Read, Write},
+    mem,
+    net::{SocketAddr, TcpStream, ToSocketAddrs},
+    os::fd::{AsRawFd, FromRawFd, RawFd},
+    time::Instant,
+};
+use tungstenite::{
+    client::IntoClientRequest,
+    handshake::HandshakeError,
+    http::HeaderValue,
+    protocol::{WebSocket, WebSocketConfig},
+};
+
+/// A TCP stream, plain or TLS.
+pub enum Stream {
+    /// `ws://`
+    Plain(TcpStream),
+    /// `wss://`
+    Tls(Box<native_tls::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    /// The socket's fd, for `poll(2)`.
+    pub fn fd(&self) -> RawFd {
+        match self {
+            Stream::Plain(s) => s.as_raw_fd(),
+            Stream::Tls(s) => s.get_ref().as_raw_fd(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// What `wait` saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ready {
+    /// The socket's `revents`.
+    pub socket: i16,
+    /// Whether the wake-up pipe is readable.
+    pub woken: bool,
+}
+
+/// Sleep in `poll(2)` on the socket (for `events`) and the wake-up fd until
+/// one is ready or `deadline` passes (`None`: no deadline).
+pub fn wait(
+    fd: RawFd,
+    events: i16,
+    wake_fd: RawFd,
+    deadline: Option<Instant>,
+) -> io::Result<Ready> {
+    let mut fds = [
+        libc::pollfd { fd, events, revents: 0 },
+        libc::pollfd { fd: wake_fd, events: libc::POLLIN, revents: 0 },
+    ];
+    loop {
+        let timeout = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                // Round up so we never wake just before the deadline.
+                left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+            }
+        };
+        // SAFETY: fds is a valid array of two pollfd structs.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(Ready { socket: fds[0].revents, woken: fds[1].revents != 0 });
+    }
+}
+
+/// Why connecting stopped.
+pub enum ConnectFail {
+    /// The user closed the handle while connecting.
+    Aborted,
+    /// The attempt failed.
+    Failed(ConnError),
+}
+
+impl From<ConnError> for ConnectFail {
+    fn from(e: ConnError) -> Self {
+        ConnectFail::Failed(e)
+    }
+}
+
+/// An open WebSocket and the subprotocol the server chose.
+pub struct Connected {
+    /// The socket, nonblocking.
+    pub ws: WebSocket<Stream>,
+    /// Negotiated subprotocol, "" if none.
+    pub protocol: String,
+}
+
+/// Waits on one socket with the attempt's deadline; calls `on_wake` when the
+/// wake-up pipe fires, which returns true to abort.
+struct Waiter<'a> {
+    wake_fd: RawFd,
+    deadline: Instant,
+    on_wake: &'a mut dyn FnMut() -> bool,
+}
+
+impl Waiter<'_> {
+    fn wait(&mut self, fd: RawFd, events: i16, what: &str) -> Result<i16, ConnectFail> {
+        loop {
+            if Instant::now() >= self.deadline {
+                return Err(ConnError::new(
+                    WS_ERROR_CONNECT_TIMEOUT,
+                    format!("connect timeout during {what}"),
+                )
+                .into());
+            }
+            let r = wait(fd, events, self.wake_fd, Some(self.deadline))
+                .map_err(|e| ConnError::new(WS_ERROR_INTERNAL, format!("poll failed: {e}")))?;
+            if r.woken && (self.on_wake)() {
+                return Err(ConnectFail::Aborted);
+            }
+            if r.socket != 0 {
+                return Ok(r.socket);
+            }
+        }
+    }
+}
+
+/// Connect to the configured URL. `on_wake` is called when the wake-up pipe
+/// fires and returns true if the user asked to close.
+pub fn connect(
+    config: &Config,
+    wake_fd: RawFd,
+    on_wake: &mut dyn FnMut() -> bool,
+) -> Result<Connected, ConnectFail> {
+    let target = config.target.as_ref().expect("checked at create");
+    let mut waiter = Waiter { wake_fd, deadline: Instant::now() + config.connect_timeout, on_wake };
+
+    let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|e| {
+            ConnError::new(WS_ERROR_DNS, format!("cannot resolve host '{}': {e}", target.host))
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(
+            ConnError::new(WS_ERROR_DNS, format!("host '{}' has no address", target.host)).into()
+        );
+    }
+
+    let mut last = None;
+    let mut tcp = None;
+    for addr in addrs {
+        match tcp_connect(addr, &mut waiter) {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(ConnectFail::Failed(e)) if e.kind != WS_ERROR_CONNECT_TIMEOUT => last = Some(e),
+            Err(other) => return Err(other),
+        }
+    }
+    let tcp = match tcp {
+        Some(t) => t,
+        None => return Err(last.expect("at least one address was tried").into()),
+    };
+    let _ = tcp.set_nodelay(true);
+
+    let stream = match &config.connector {
+        None => Stream::Plain(tcp),
+        Some(connector) => {
+            let fd = tcp.as_raw_fd();
+            let mut attempt = connector.connect(&target.host, tcp);
+            loop {
+                match attempt {
+                    Ok(s) => break Stream::Tls(Box::new(s)),
+                    Err(native_tls::HandshakeError::Failure(e)) => {
+                        return Err(ConnError::new(
+                            WS_ERROR_TLS,
+                            format!("TLS handshake with '{}' failed: {e}", target.host),
+                        )
+                        .into())
+                    }
+                    Err(native_tls::HandshakeError::WouldBlock(mid)) => {
+                        waiter.wait(fd, libc::POLLIN, "the TLS handshake")?;
+                        attempt = mid.handshake();
+                    }
+                }
+            }
+        }
+    };
+
+    let mut request = target.uri.clone().into_client_request().map_err(|e| {
+        ConnError::new(WS_ERROR_INTERNAL, format!("cannot build the upgrade request: {e}"))
+    })?;
+    for (name, value) in &config.headers {
+        request.headers_mut().append(name.clone(), value.clone());
+    }
+    if !config.subprotocols.is_empty() {
+        let joined = config.subprotocols.join(", ");
+        let value = HeaderValue::from_str(&joined).expect("subprotocol tokens were checked");
+        request.headers_mut().insert("Sec-WebSocket-Protocol", value);
+    }
+    let ws_config = WebSocketConfig::default()
+        .read_buffer_size(config.read_buffer_size)
+        .max_message_size(Some(config.max_message_size))
+        .max_frame_size(Some(config.max_message_size));
+
+    let fd = stream.fd();
+    let mut attempt = tungstenite::client::client_with_config(request, stream, Some(ws_config));
+    loop {
+        match attempt {
+            Ok((ws, response)) => {
+                let protocol = response
+                    .headers()
+                    .get("Sec-WebSocket-Protocol")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                return Ok(Connected { ws, protocol });
+            }
+            Err(HandshakeError::Failure(e)) => return Err(ConnError::from_ws(e).into()),
+            Err(HandshakeError::Interrupted(mid)) => {
+                waiter.wait(fd, libc::POLLIN, "the HTTP upgrade")?;
+                attempt = mid.handshake();
+            }
+        }
+    }
+}
+
+/// A nonblocking TCP connect that the waiter can time out or abort.
+fn tcp_connect(addr: SocketAddr, waiter: &mut Waiter<'_>) -> Result<TcpStream, ConnectFail> {
+    let fail = |e: io::Error| {
+        ConnectFail::Failed(ConnError::from_io(&format!("cannot connect to {addr}"), &e))
+    };
+    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    // SAFETY: plain socket(2) call.
+    let fd = unsafe { libc::socket(family, libc::SOCK_STREAM, 0) };
+    if fd < 0 {
+        return Err(fail(io::Error::last_os_error()));
+    }
+    // SAFETY: fd is a fresh socket we own; TcpStream closes it on drop.
+    let stream = unsafe { TcpStream::from_raw_fd(fd) };
+    // SAFETY: fcntl on our own fd.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    stream.set_nonblocking(true).map_err(fail)?;
+
+    let (storage, len) = sockaddr(&addr);
+    // SAFETY: storage holds a sockaddr of `len` bytes for this family.
+    let rc = unsafe { libc::connect(fd, (&storage as *const libc::sockaddr_storage).cast(), len) };
+    if rc != 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(fail(e));
+        }
+        waiter.wait(fd, libc::POLLOUT, "the TCP connect")?;
+        if let Some(e) = stream.take_error().map_err(fail)? {
+            return Err(fail(e));
+        }
+    }
+    Ok(stream)
+}
+
+fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
+    let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in.
+            let sin = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+            };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+            {
+                sin.sin_len = mem::size_of::<libc::sockaddr_in>() as u8;
+            }
+            sin.sin_port = a.port().to_be();
+            sin.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) };
+            mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in6.
+            let sin6 = unsafe {
+                &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+            {
+                sin6.sin6_len = mem::size_of::<libc::sockaddr_in6>() as u8;
+            }
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_addr = libc::in6_addr { s6_addr: a.ip().octets() };
+            sin6.sin6_flowinfo = a.flowinfo();
+            sin6.sin6_scope_id = a.scope_id();
+            mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
