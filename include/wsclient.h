@@ -153,6 +153,10 @@ enum ws_event_type
 #endif // __cplusplus
  {
   /**
+   * No event: what `ws_event_free` leaves behind.
+   */
+  WS_EVENT_NONE = 0,
+  /**
    * The connection is open: `protocol` and `is_reconnect` are set.
    */
   WS_EVENT_OPEN = 1,

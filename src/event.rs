@@ -12,6 +12,8 @@ use tungstenite::Bytes;
 #[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ws_event_type {
+    /// No event: what `ws_event_free` leaves behind.
+    WS_EVENT_NONE = 0,
     /// The connection is open: `protocol` and `is_reconnect` are set.
     WS_EVENT_OPEN = 1,
     /// A message arrived: `data`, `len` and `is_binary` are set.

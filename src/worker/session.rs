@@ -93,6 +93,9 @@ pub fn run(
             Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => return ended(peer_close),
             Err(e) => return fail(&mut ws, shared, ConnError::from_ws(e)),
         }
+        if peer_close.is_some() && !blocked {
+            return ended(peer_close);
+        }
 
         let mut more = true;
         for _ in 0..READ_BATCH {
@@ -108,7 +111,15 @@ pub fn run(
                         .map_or((1005, String::new()), |f| (f.code.into(), f.reason.to_string()));
                     peer_close = Some((code, reason));
                     shared.set_state(WS_STATE_CLOSING);
+                    // Both close frames are exchanged once the echo is out;
+                    // then the client may drop TCP (RFC 6455, 7.1.1).
+                    match ws.flush() {
+                        Err(e) if would_block(&e) => blocked = true,
+                        _ => return ended(peer_close),
+                    }
                     deadline.get_or_insert(Instant::now() + config.close_timeout);
+                    more = false;
+                    break;
                 }
                 Ok(_) => {}
                 Err(e) if would_block(&e) => {
