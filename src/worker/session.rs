@@ -143,7 +143,9 @@ pub fn run(
         // With messages left unread (TLS may hold decrypted bytes poll cannot
         // see), only look at the pipe and come straight back.
         let events = libc::POLLIN | if blocked { libc::POLLOUT } else { 0 };
-        let until = if more { Some(Instant::now()) } else { deadline };
+        // Messages still queued after a flush that completed: write them now.
+        let writable = !blocked && !inbox.outbox.is_empty() && ws.can_write();
+        let until = if more || writable { Some(Instant::now()) } else { deadline };
         if let Err(e) = wait(fd, events, shared.waker.fd(), until) {
             return fail(&mut ws, shared, ConnError::from_io("poll failed", &e));
         }

@@ -30,12 +30,20 @@ impl Server {
     }
 }
 
-/// Run `handler` for each accepted TCP connection.
+/// Run `handler` for each accepted TCP connection on 127.0.0.1.
 pub fn serve<F>(handler: F) -> Server
 where
     F: Fn(TcpStream) + Send + Sync + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    serve_on("127.0.0.1", handler)
+}
+
+/// Run `handler` for each accepted TCP connection on a loopback address.
+pub fn serve_on<F>(ip: &str, handler: F) -> Server
+where
+    F: Fn(TcpStream) + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind((ip, 0)).unwrap();
     let port = listener.local_addr().unwrap().port();
     let accepted = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&accepted);

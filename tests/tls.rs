@@ -1,0 +1,114 @@
+//! `wss://` against a local TLS server whose certificate is signed by a test
+//! CA: trusted through the CA-file option, refused without it (with the
+//! reason), and accepted without verification only by explicit opt-in.
+mod common;
+use common::*;
+use wsclient::*;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+
+fn tls_echo_server() -> Server {
+    tls_echo_server_on("127.0.0.1")
+}
+
+fn tls_echo_server_on(ip: &str) -> Server {
+    let cert = std::fs::read(format!("{DATA}/server.pem")).unwrap();
+    let key = std::fs::read(format!("{DATA}/server.key")).unwrap();
+    let acceptor =
+        native_tls::TlsAcceptor::new(native_tls::Identity::from_pkcs8(&cert, &key).unwrap())
+            .unwrap();
+    serve_on(ip, move |stream| {
+        let Ok(tls) = acceptor.accept(stream) else { return };
+        if let Ok(mut ws) = tungstenite::accept_with_config(tls, Some(big_config())) {
+            echo_loop(&mut ws);
+        }
+    })
+}
+
+fn wss(server: &Server, host: &str) -> String {
+    format!("wss://{host}:{}/secure", server.port)
+}
+
+#[test]
+fn trusted_through_the_ca_file() {
+    let server = tls_echo_server();
+    for host in ["localhost", "127.0.0.1"] {
+        let h = create_with(&wss(&server, host), |cfg| unsafe {
+            ok(ws_config_set_ca_file(cfg, cs(&format!("{DATA}/ca.pem")).as_ptr()));
+        });
+        expect_open(h);
+        let big = vec![7u8; 1 << 20];
+        ok(send(h, &big, true));
+        ok(send(h, b"over tls", false));
+        assert_eq!(next(h, 5000), Ev::Message { data: big, binary: true });
+        assert_eq!(next(h, 5000), Ev::Message { data: b"over tls".to_vec(), binary: false });
+        ok(close(h, 1000));
+        assert!(matches!(next(h, 5000), Ev::Close { code: 1000, clean: true, .. }));
+        ok(ws_free(h));
+    }
+}
+
+#[test]
+fn refused_without_the_ca_with_the_reason() {
+    let server = tls_echo_server();
+    let h = create(&wss(&server, "localhost"));
+    match next(h, 5000) {
+        Ev::Error { kind: ws_error_kind::WS_ERROR_TLS, message, .. } => {
+            assert!(message.contains("certificate"), "the reason is given: {message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(next(h, 5000), Ev::Close { code: 1006, .. }));
+    ok(ws_free(h));
+}
+
+#[test]
+fn host_name_is_verified() {
+    let server = tls_echo_server_on("127.0.0.2");
+    // The certificate names localhost and 127.0.0.1, not 127.0.0.2.
+    let h = create_with(&wss(&server, "127.0.0.2"), |cfg| unsafe {
+        ok(ws_config_set_ca_file(cfg, cs(&format!("{DATA}/ca.pem")).as_ptr()));
+    });
+    match next(h, 5000) {
+        Ev::Error { kind: ws_error_kind::WS_ERROR_TLS, message, .. } => {
+            assert!(
+                message.to_lowercase().contains("mismatch") || message.contains("certificate"),
+                "{message}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    ok(ws_free(h));
+}
+
+#[test]
+fn insecure_is_an_explicit_opt_in() {
+    let server = tls_echo_server_on("127.0.0.2");
+    let h = create_with(&wss(&server, "127.0.0.2"), |cfg| ok(ws_config_set_insecure(cfg, true)));
+    expect_open(h);
+    ok(send(h, b"x", false));
+    assert_eq!(next(h, 5000), Ev::Message { data: b"x".to_vec(), binary: false });
+    ok(ws_free(h));
+}
+
+#[test]
+fn tls_files_are_checked_when_set() {
+    unsafe {
+        let mut cfg = 0;
+        ok(ws_config_new(&mut cfg));
+        assert_eq!(
+            ws_config_set_ca_file(cfg, cs("/no/such/ca.pem").as_ptr()),
+            ws_status::WS_ERR_FILE
+        );
+        assert!(last_error().contains("/no/such/ca.pem"), "{}", last_error());
+        let not_pem = format!("{DATA}/README.md");
+        assert_eq!(ws_config_set_ca_file(cfg, cs(&not_pem).as_ptr()), ws_status::WS_ERR_FILE);
+        let (cert, key) = (format!("{DATA}/server.pem"), format!("{DATA}/server.key"));
+        ok(ws_config_set_client_cert(cfg, cs(&cert).as_ptr(), cs(&key).as_ptr()));
+        assert_eq!(
+            ws_config_set_client_cert(cfg, cs(&key).as_ptr(), cs(&key).as_ptr()),
+            ws_status::WS_ERR_FILE
+        );
+        ok(ws_config_free(cfg));
+    }
+}
