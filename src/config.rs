@@ -61,7 +61,10 @@ impl Target {
         if host.is_empty() {
             return Err(bad("no host"));
         }
-        let port = match authority.port() {
+        // http's Uri silently drops a port it cannot parse, so read it here.
+        let after_host =
+            authority.as_str().rsplit_once(']').map_or(authority.as_str(), |(_, rest)| rest);
+        let port = match after_host.rsplit_once(':') {
             None => {
                 if tls {
                     443
@@ -69,9 +72,9 @@ impl Target {
                     80
                 }
             }
-            Some(p) => match p.as_u16() {
-                0 => return Err(bad("port 0")),
-                n => n,
+            Some((_, text)) => match text.parse::<u16>() {
+                Ok(0) | Err(_) => return Err(bad(&format!("bad port '{text}'"))),
+                Ok(n) => n,
             },
         };
         if uri.path_and_query().is_some_and(|pq| pq.as_str().contains('#')) || url.contains('#') {
