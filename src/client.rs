@@ -117,13 +117,17 @@ impl Waker {
         self.read_fd
     }
 
-    /// Re-arm before draining the command channel, so that a command sent
-    /// after the drain wakes the worker again.
+    /// Call before draining the command channel. Empties the pipe, then
+    /// re-arms: a sender that saw the flag still set had queued its command
+    /// before this returned, so the drain that follows sees it; any later
+    /// sender writes a byte that stays in the pipe and wakes `poll`. (Clearing
+    /// the flag before emptying the pipe would swallow such a byte and lose
+    /// the wake-up.)
     pub fn reset(&self) {
-        self.armed.store(false, Ordering::SeqCst);
         let mut buf = [0u8; 64];
         // SAFETY: reading into a valid buffer from our own nonblocking pipe.
         while unsafe { libc::read(self.read_fd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+        self.armed.store(false, Ordering::SeqCst);
     }
 }
 

@@ -1,0 +1,134 @@
+//! The C side: the C tests and the C example compile with
+//! `-Wall -Wextra -Wpedantic -Werror` against include/wsclient.h, link to the
+//! shared library (one also statically), and pass against an in-process echo
+//! server; then they pass again under valgrind memcheck with no errors and
+//! no leaks. The header also compiles as C++.
+mod common;
+use common::*;
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// target/<profile>, where cargo put libwsclient.so for this test run.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+fn out_dir() -> PathBuf {
+    let d = lib_dir().join("c-tests");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn cc() -> String {
+    std::env::var("CC").unwrap_or_else(|_| "cc".into())
+}
+
+/// Compile one C file; returns the binary.
+fn compile(src: &str, name: &str, static_link: bool) -> PathBuf {
+    let lib = lib_dir();
+    let out = out_dir().join(name);
+    let mut cmd = Command::new(cc());
+    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-g"])
+        .arg(format!("-I{ROOT}/include"))
+        .arg(format!("-I{ROOT}/tests/c"))
+        .arg(Path::new(ROOT).join(src))
+        .arg("-o")
+        .arg(&out);
+    if static_link {
+        cmd.arg(lib.join("libwsclient.a")).args(["-lssl", "-lcrypto", "-lpthread", "-ldl", "-lm"]);
+    } else {
+        cmd.arg(format!("-L{}", lib.display()))
+            .arg("-lwsclient")
+            .arg(format!("-Wl,-rpath,{}", lib.display()))
+            .arg("-lpthread");
+    }
+    let o = cmd.output().expect("a C compiler (cc) is needed");
+    assert!(o.status.success(), "compiling {src} failed:\n{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+fn run(mut cmd: Command, what: &str) {
+    let o = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{what} failed ({}):\n{stdout}\n{stderr}", o.status);
+    println!("{what}: {}", stdout.lines().last().unwrap_or(""));
+}
+
+/// (source, binary name, extra args for a plain run, extra args under valgrind)
+const PROGRAMS: [(&str, &str, &str, &str); 4] = [
+    ("tests/c/test_exchange.c", "test_exchange", "10000", "1000"),
+    ("tests/c/test_callback.c", "test_callback", "", ""),
+    ("tests/c/test_bad_input.c", "test_bad_input", "", ""),
+    ("examples/c/echo.c", "echo", "", ""),
+];
+
+fn args(extra: &str) -> Vec<&str> {
+    extra.split_whitespace().collect()
+}
+
+#[test]
+fn c_programs_pass() {
+    let server = echo_server();
+    for (src, name, extra, _) in PROGRAMS {
+        let bin = compile(src, name, false);
+        let mut cmd = Command::new(&bin);
+        cmd.arg(server.url()).args(args(extra));
+        run(cmd, name);
+    }
+}
+
+#[test]
+fn statically_linked_c_program_passes() {
+    let server = echo_server();
+    let bin = compile("tests/c/test_exchange.c", "test_exchange_static", true);
+    let mut cmd = Command::new(&bin);
+    cmd.arg(server.url()).arg("2000");
+    run(cmd, "test_exchange (static)");
+}
+
+#[test]
+fn c_programs_are_clean_under_valgrind() {
+    if std::env::var_os("WSCLIENT_SKIP_VALGRIND").is_some() {
+        eprintln!("skipped: WSCLIENT_SKIP_VALGRIND is set");
+        return;
+    }
+    let found =
+        Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "valgrind is needed (make test installs it); set WSCLIENT_SKIP_VALGRIND=1 to skip"
+    );
+    let server = echo_server();
+    for (src, name, _, extra) in PROGRAMS {
+        let bin = compile(src, &format!("{name}_vg"), false);
+        let mut cmd = Command::new("valgrind");
+        cmd.args([
+            "--quiet",
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect",
+        ])
+        .arg(&bin)
+        .arg(server.url())
+        .args(args(extra));
+        run(cmd, &format!("{name} under valgrind"));
+    }
+}
+
+#[test]
+fn header_compiles_as_cpp() {
+    let o = Command::new("c++")
+        .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
+        .arg(format!("-I{ROOT}/include"))
+        .arg(format!("{ROOT}/tests/c/header_test.cpp"))
+        .output()
+        .expect("a C++ compiler (c++) is needed");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
