@@ -75,7 +75,7 @@ fn client(h: ws_handle) -> Result<Arc<Client>> {
     })
 }
 
-fn with_config(cfg: ws_config, f: impl FnOnce(&mut Config) -> Result<()>) -> Result<()> {
+fn with_config<T>(cfg: ws_config, f: impl FnOnce(&mut Config) -> Result<T>) -> Result<T> {
     let c = CONFIGS.get(cfg).ok_or_else(|| {
         Error::new(WS_ERR_INVALID_HANDLE, format!("handle {cfg:#x} is not a live config"))
     })?;
@@ -242,7 +242,10 @@ pub unsafe extern "C" fn ws_config_add_subprotocol(
 pub extern "C" fn ws_config_set_connect_timeout_ms(cfg: ws_config, ms: u32) -> ws_status {
     guard(|| {
         let t = timeout_ms("connect timeout", ms)?;
-        with_config(cfg, |c| Ok(c.connect_timeout = t))
+        with_config(cfg, |c| {
+            c.connect_timeout = t;
+            Ok(())
+        })
     })
 }
 
@@ -254,7 +257,10 @@ pub extern "C" fn ws_config_set_connect_timeout_ms(cfg: ws_config, ms: u32) -> w
 pub extern "C" fn ws_config_set_close_timeout_ms(cfg: ws_config, ms: u32) -> ws_status {
     guard(|| {
         let t = timeout_ms("close timeout", ms)?;
-        with_config(cfg, |c| Ok(c.close_timeout = t))
+        with_config(cfg, |c| {
+            c.close_timeout = t;
+            Ok(())
+        })
     })
 }
 
@@ -318,7 +324,12 @@ pub unsafe extern "C" fn ws_config_set_client_cert(
 /// `WS_OK` or `WS_ERR_INVALID_HANDLE`.
 #[no_mangle]
 pub extern "C" fn ws_config_set_insecure(cfg: ws_config, insecure: bool) -> ws_status {
-    guard(|| with_config(cfg, |c| Ok(c.tls.insecure = insecure)))
+    guard(|| {
+        with_config(cfg, |c| {
+            c.tls.insecure = insecure;
+            Ok(())
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -375,9 +386,8 @@ pub unsafe extern "C" fn ws_create(url: *const c_char, out: *mut ws_handle) -> w
 #[no_mangle]
 pub unsafe extern "C" fn ws_create_with_config(cfg: ws_config, out: *mut ws_handle) -> ws_status {
     guard(|| {
-        let mut config = None;
-        with_config(cfg, |c| Ok(config = Some(c.clone())))?;
-        create(config.expect("set by with_config"), out)
+        let config = with_config(cfg, |c| Ok(c.clone()))?;
+        create(config, out)
     })
 }
 

@@ -1,0 +1,48 @@
+# Thin convenience wrapper over cargo. `make demo` and `make test` work on a
+# fresh Debian/Ubuntu machine: `deps` installs the system packages they need.
+
+CARGO   ?= cargo
+CC      ?= cc
+RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# C compiler, C++ compiler for the header test, OpenSSL for native-tls,
+# valgrind for the memory checks of the C tests.
+APT_PACKAGES := gcc g++ make pkg-config libssl-dev valgrind
+
+.PHONY: all build demo test deps lint clean
+
+all: build
+
+## Install the system packages the build and the tests need (apt only).
+deps:
+	@if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	  missing=""; \
+	  for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \
+	  fi; \
+	else \
+	  echo "no apt: make sure these are installed: $(APT_PACKAGES)"; \
+	fi
+
+## Release build of the library (cdylib, staticlib, rlib), the echo server and the C example.
+build: deps
+	$(CARGO) build --release --locked --lib --examples
+	$(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -Iinclude examples/c/echo.c \
+	  -L$(RELEASE) -lwsclient -Wl,-rpath,$(abspath $(RELEASE)) -o $(RELEASE)/echo-c
+
+## Build everything, start the bundled echo server, run the C example against it.
+demo: build
+	RELEASE=$(RELEASE) bash examples/demo.sh
+
+## Every test: format, lint, Rust unit and integration tests, C tests (also under valgrind).
+test: deps lint
+	$(CARGO) test --locked
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean
