@@ -38,6 +38,7 @@ demo: build
 
 ## Every test: format, lint, Rust unit and integration tests, C tests (also under valgrind).
 test: deps lint
+	$(CARGO) build --locked --lib    # cargo test alone builds only the rlib; the C tests link the .so and .a
 	$(CARGO) test --locked
 
 lint:

@@ -18,7 +18,15 @@ fn lib_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
+fn check_built() {
+    for lib in ["libwsclient.so", "libwsclient.a"] {
+        let path = lib_dir().join(lib);
+        assert!(path.exists(), "{} is missing: run `cargo build --lib` first (`make test` does)", path.display());
+    }
+}
+
 fn out_dir() -> PathBuf {
+    check_built();
     let d = lib_dir().join("c-tests");
     std::fs::create_dir_all(&d).unwrap();
     d
