@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod ffi;
+pub mod policy;
 pub mod registry;
 mod worker;
 

@@ -21,7 +21,11 @@ fn lib_dir() -> PathBuf {
 fn check_built() {
     for lib in ["libwsclient.so", "libwsclient.a"] {
         let path = lib_dir().join(lib);
-        assert!(path.exists(), "{} is missing: run `cargo build --lib` first (`make test` does)", path.display());
+        assert!(
+            path.exists(),
+            "{} is missing: run `cargo build --lib` first (`make test` does)",
+            path.display()
+        );
     }
 }
 

@@ -1,0 +1,203 @@
+//! Reconnect decisions: whether to try again after a failure, and the delay
+//! sequence (exponential, capped, with jitter from a seeded source).
+
+use std::time::Duration;
+
+/// The backoff options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackoffConfig {
+    /// Delay before the first attempt.
+    pub initial: Duration,
+    /// Largest delay.
+    pub max: Duration,
+    /// Growth factor per attempt (>= 1).
+    pub multiplier: f64,
+    /// Relative jitter in [0, 1]: each delay is scaled by a factor drawn
+    /// uniformly from [1 - jitter, 1 + jitter], then capped at `max`.
+    pub jitter: f64,
+    /// Give up after this many consecutive failed attempts; 0 = never.
+    pub max_attempts: u32,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        BackoffConfig {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(30),
+            multiplier: 2.0,
+            jitter: 0.2,
+            max_attempts: 0,
+        }
+    }
+}
+
+/// The delay sequence of consecutive attempts.
+#[derive(Debug)]
+pub struct Backoff {
+    config: BackoffConfig,
+    attempt: u32,
+    rng: u64,
+}
+
+impl Backoff {
+    /// A fresh sequence; `seed` feeds the jitter.
+    pub fn new(config: BackoffConfig, seed: u64) -> Backoff {
+        Backoff { config, attempt: 0, rng: seed }
+    }
+
+    /// The next attempt number (from 1) and the delay before it, or `None`
+    /// when `max_attempts` attempts have failed.
+    pub fn next_delay(&mut self) -> Option<(u32, Duration)> {
+        let c = &self.config;
+        if c.max_attempts != 0 && self.attempt >= c.max_attempts {
+            return None;
+        }
+        self.attempt += 1;
+        let base = c.initial.as_secs_f64() * c.multiplier.powi(self.attempt as i32 - 1);
+        let factor = 1.0 + c.jitter * (2.0 * unit(&mut self.rng) - 1.0);
+        let secs = (base.min(c.max.as_secs_f64()) * factor).clamp(0.0, c.max.as_secs_f64());
+        Some((self.attempt, Duration::from_secs_f64(secs)))
+    }
+
+    /// The connection stayed up long enough: start again from `initial`.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+
+    /// Attempts made since the last reset.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+}
+
+/// A uniform draw in [0, 1) from splitmix64.
+fn unit(state: &mut u64) -> f64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Why a connection (or an attempt) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The user called `ws_close` / `ws_free`.
+    UserClose,
+    /// The server closed with this code.
+    ServerClose(u16),
+    /// The server answered the upgrade with this HTTP status.
+    Rejected(u16),
+    /// Anything else: network loss, timeouts, protocol errors, DNS, TLS.
+    Failure,
+}
+
+/// Which endings are final.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconnectPolicy {
+    /// Reconnect at all.
+    pub enabled: bool,
+    /// Server close codes after which we stay closed.
+    pub final_close_codes: Vec<u16>,
+    /// Upgrade statuses after which we stay closed.
+    pub fatal_http_statuses: Vec<u16>,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        ReconnectPolicy {
+            enabled: true,
+            final_close_codes: vec![1000, 1008],
+            fatal_http_statuses: vec![401, 403, 404],
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// Whether to try again after `ending`.
+    pub fn should_retry(&self, ending: Ending) -> bool {
+        self.enabled
+            && match ending {
+                Ending::UserClose => false,
+                Ending::ServerClose(code) => !self.final_close_codes.contains(&code),
+                Ending::Rejected(status) => !self.fatal_http_statuses.contains(&status),
+                Ending::Failure => true,
+            }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(d: Duration) -> u64 {
+        d.as_millis() as u64
+    }
+
+    #[test]
+    fn exponential_and_capped_without_jitter() {
+        let cfg = BackoffConfig {
+            initial: Duration::from_millis(100),
+            max: Duration::from_millis(1000),
+            multiplier: 2.0,
+            jitter: 0.0,
+            max_attempts: 0,
+        };
+        let mut b = Backoff::new(cfg, 1);
+        let delays: Vec<u64> = (0..7).map(|_| ms(b.next_delay().unwrap().1)).collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1000, 1000, 1000]);
+        assert_eq!(b.attempt(), 7);
+        b.reset();
+        assert_eq!(b.next_delay().map(|(n, d)| (n, ms(d))), Some((1, 100)));
+    }
+
+    #[test]
+    fn jitter_stays_in_bounds_and_is_seeded() {
+        let cfg = BackoffConfig { jitter: 0.2, ..BackoffConfig::default() };
+        let draw = |seed| {
+            let mut b = Backoff::new(cfg.clone(), seed);
+            (0..20).map(|_| b.next_delay().unwrap().1).collect::<Vec<_>>()
+        };
+        assert_eq!(draw(42), draw(42), "same seed, same delays");
+        assert_ne!(draw(42), draw(43));
+        for (i, d) in draw(7).iter().enumerate() {
+            let base = (1.0f64 * 2f64.powi(i as i32)).min(30.0);
+            let s = d.as_secs_f64();
+            assert!(
+                s >= base * 0.8 - 1e-9 && s <= (base * 1.2).min(30.0) + 1e-9,
+                "attempt {i}: {s}"
+            );
+        }
+    }
+
+    #[test]
+    fn max_attempts_ends_the_sequence() {
+        let mut b = Backoff::new(BackoffConfig { max_attempts: 3, ..BackoffConfig::default() }, 0);
+        assert_eq!(b.next_delay().unwrap().0, 1);
+        assert_eq!(b.next_delay().unwrap().0, 2);
+        assert_eq!(b.next_delay().unwrap().0, 3);
+        assert_eq!(b.next_delay(), None);
+        b.reset();
+        assert!(b.next_delay().is_some());
+    }
+
+    #[test]
+    fn what_is_final() {
+        let p = ReconnectPolicy::default();
+        assert!(!p.should_retry(Ending::UserClose));
+        assert!(!p.should_retry(Ending::ServerClose(1000)));
+        assert!(!p.should_retry(Ending::ServerClose(1008)));
+        assert!(p.should_retry(Ending::ServerClose(1001)));
+        assert!(p.should_retry(Ending::ServerClose(1011)));
+        assert!(!p.should_retry(Ending::Rejected(403)));
+        assert!(!p.should_retry(Ending::Rejected(401)));
+        assert!(p.should_retry(Ending::Rejected(503)));
+        assert!(p.should_retry(Ending::Failure));
+        let off = ReconnectPolicy { enabled: false, ..p.clone() };
+        assert!(!off.should_retry(Ending::Failure));
+        let custom = ReconnectPolicy { final_close_codes: vec![4000], ..p };
+        assert!(custom.should_retry(Ending::ServerClose(1000)));
+        assert!(!custom.should_retry(Ending::ServerClose(4000)));
+    }
+}

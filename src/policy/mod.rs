@@ -1,0 +1,5 @@
+//! Pure decision logic: no IO, no clock reads, no threads. Time comes in as
+//! `now`, randomness from a seeded source, so tests run on a fake clock.
+
+pub mod backoff;
+pub mod heartbeat;
