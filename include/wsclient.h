@@ -74,6 +74,42 @@
 #define WS_MAX_TIMEOUT_MS 86400000
 
 /**
+ * Default interval between heartbeat pings in ms (0 turns them off).
+ */
+#define WS_DEFAULT_PING_INTERVAL_MS 30000
+
+/**
+ * Default time in ms to wait for any sign of life after a ping.
+ */
+#define WS_DEFAULT_PONG_TIMEOUT_MS 5000
+
+/**
+ * Default delay before the first reconnect attempt, in ms.
+ */
+#define WS_DEFAULT_INITIAL_DELAY_MS 1000
+
+/**
+ * Default largest delay between reconnect attempts, in ms.
+ */
+#define WS_DEFAULT_MAX_DELAY_MS 30000
+
+/**
+ * Default time in ms a connection must stay open before the attempt count
+ * resets.
+ */
+#define WS_DEFAULT_MIN_UPTIME_MS 5000
+
+/**
+ * Default largest number of messages waiting to be sent.
+ */
+#define WS_DEFAULT_QUEUE_MAX_MESSAGES 100000
+
+/**
+ * Default largest number of bytes waiting to be sent (256 MiB).
+ */
+#define WS_DEFAULT_QUEUE_MAX_BYTES (256 << 20)
+
+/**
  * Status returned by every fallible `ws_*` function. `WS_OK` (0) is success;
  * every error is negative. Numbers are never reused: a retired code stays
  * reserved.
@@ -139,6 +175,11 @@ enum ws_status
    * usable; please report it.
    */
   WS_ERR_INTERNAL = -12,
+  /**
+   * Not connected, and queueing while disconnected is turned off
+   * (`ws_config_set_queue_while_disconnected`).
+   */
+  WS_ERR_NOT_CONNECTED = -13,
 };
 #ifndef __cplusplus
 typedef int32_t ws_status;
@@ -401,6 +442,54 @@ typedef struct ws_event {
  */
 typedef void (*ws_callback)(const struct ws_event *event, void *user_data);
 
+/**
+ * Counters of one connection, as `ws_get_stats` reports them. Readable from
+ * any thread at any time; each field is read atomically on its own.
+ */
+typedef struct ws_stats {
+  /**
+   * Messages written to the network (flushed).
+   */
+  uint64_t messages_sent;
+  /**
+   * Payload bytes of those messages.
+   */
+  uint64_t bytes_sent;
+  /**
+   * Messages received.
+   */
+  uint64_t messages_received;
+  /**
+   * Payload bytes of those messages.
+   */
+  uint64_t bytes_received;
+  /**
+   * Successful reconnects (opens after the first).
+   */
+  uint64_t reconnects;
+  /**
+   * The reconnect attempt under way or waited for; 0 while open.
+   */
+  uint64_t attempt;
+  /**
+   * Round-trip time of the last answered ping in microseconds; 0 if none.
+   */
+  uint64_t last_rtt_us;
+  /**
+   * When the connection last opened, in ms since the Unix epoch; 0 if never.
+   */
+  uint64_t last_open_unix_ms;
+  /**
+   * Messages accepted by `ws_send` and not yet written (queued, or in an
+   * unflushed write).
+   */
+  uint64_t queued_messages;
+  /**
+   * Bytes of those messages (as `ws_buffered_amount`).
+   */
+  uint64_t queued_bytes;
+} ws_stats;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -555,6 +644,133 @@ ws_status ws_config_set_client_cert(ws_config cfg, const char *cert_path, const 
  * `WS_OK` or `WS_ERR_INVALID_HANDLE`.
  */
 ws_status ws_config_set_insecure(ws_config cfg, bool insecure);
+
+/**
+ * Set the heartbeat interval in ms: a ping goes out this often while the
+ * connection is open. 0 turns the heartbeat off. Default
+ * `WS_DEFAULT_PING_INTERVAL_MS`; range 0..`WS_MAX_TIMEOUT_MS`. Returns
+ * `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_ping_interval_ms(ws_config cfg, uint32_t ms);
+
+/**
+ * Set how long, in ms, the peer may stay silent after a ping before it is
+ * declared dead (`WS_ERROR_HEARTBEAT_TIMEOUT`; the socket is dropped and
+ * reconnect takes over). Any byte from the peer counts as a sign of life, so
+ * a large incoming message never trips it. Default
+ * `WS_DEFAULT_PONG_TIMEOUT_MS`; range 1..`WS_MAX_TIMEOUT_MS`. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_pong_timeout_ms(ws_config cfg, uint32_t ms);
+
+/**
+ * Send `text` as a text message for each heartbeat instead of a protocol
+ * ping frame (for servers that expect e.g. `{"op":"ping"}`). Any reply, or
+ * any other data, counts as the sign of life; no `WS_EVENT_PONG` is
+ * reported in this mode. NULL goes back to protocol pings (the default).
+ * Returns `WS_OK`, `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `text` must be NULL or NUL-terminated.
+ */
+ws_status ws_config_set_ping_payload(ws_config cfg, const char *text);
+
+/**
+ * Turn reconnecting on (the default) or off. Off, the handle behaves like a
+ * browser WebSocket: the first failure or close is the end. Returns `WS_OK`
+ * or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_reconnect(ws_config cfg, bool enabled);
+
+/**
+ * Set the delay before the first reconnect attempt, in ms (0 allowed).
+ * Default `WS_DEFAULT_INITIAL_DELAY_MS`. Each later delay is the previous
+ * one times the multiplier, capped at the max delay, with jitter. Returns
+ * `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`; an initial
+ * delay above the max delay is refused by `ws_create_with_config`.
+ */
+ws_status ws_config_set_initial_delay_ms(ws_config cfg, uint32_t ms);
+
+/**
+ * Set the largest delay between reconnect attempts, in ms. Default
+ * `WS_DEFAULT_MAX_DELAY_MS`; range 1..`WS_MAX_TIMEOUT_MS`. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_max_delay_ms(ws_config cfg, uint32_t ms);
+
+/**
+ * Set the backoff multiplier (1 to 100; default 2). Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` (also for NaN) or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_backoff_multiplier(ws_config cfg, double multiplier);
+
+/**
+ * Set the backoff jitter (0 to 1; default 0.2): each delay is scaled by a
+ * random factor in [1 - jitter, 1 + jitter] (then capped at the max delay),
+ * so many clients do not reconnect in step. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_backoff_jitter(ws_config cfg, double jitter);
+
+/**
+ * Give up after this many consecutive failed reconnect attempts (0, the
+ * default: never). The close event then follows the last error. Returns
+ * `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_max_attempts(ws_config cfg, uint32_t attempts);
+
+/**
+ * Set how long, in ms, a connection must stay open before the attempt
+ * count (and so the delay) starts again from the first. Default
+ * `WS_DEFAULT_MIN_UPTIME_MS`; 0 allowed. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_min_uptime_ms(ws_config cfg, uint32_t ms);
+
+/**
+ * Set the server close codes after which the client stays closed (default
+ * 1000 and 1008); other codes reconnect. The list is copied; `count` 0 (with
+ * `codes` NULL allowed) makes every server close reconnect. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` (a code outside 1000..4999, or NULL with
+ * `count` > 0) or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `codes` must be readable for `count` values.
+ */
+ws_status ws_config_set_final_close_codes(ws_config cfg, const uint16_t *codes, size_t count);
+
+/**
+ * Set the HTTP statuses of a rejected upgrade after which the client stays
+ * closed (default 401, 403 and 404); other statuses retry. Same rules as
+ * `ws_config_set_final_close_codes`, with statuses in 100..599.
+ *
+ * # Safety
+ * `statuses` must be readable for `count` values.
+ */
+ws_status ws_config_set_fatal_http_statuses(ws_config cfg, const uint16_t *statuses, size_t count);
+
+/**
+ * Bound the send queue: at most `max_messages` messages and `max_bytes`
+ * bytes accepted by `ws_send` and not yet written. A send that does not fit
+ * returns `WS_ERR_QUEUE_FULL` and nothing is dropped. Defaults
+ * `WS_DEFAULT_QUEUE_MAX_MESSAGES` and `WS_DEFAULT_QUEUE_MAX_BYTES`. Returns
+ * `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (a zero) or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_queue_limit(ws_config cfg, uint64_t max_messages, uint64_t max_bytes);
+
+/**
+ * With `enabled` true (the default), messages sent while connecting or
+ * reconnecting wait in the queue and go out in order after the next open.
+ * With false, `ws_send` returns `WS_ERR_NOT_CONNECTED` unless the connection
+ * is open. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_queue_while_disconnected(ws_config cfg, bool enabled);
+
+/**
+ * Seed the backoff jitter, for reproducible delays in tests. By default
+ * each handle picks its own seed. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_random_seed(ws_config cfg, uint64_t seed);
 
 /**
  * Open a connection to `url` with default options. Returns at once: the
@@ -719,6 +935,40 @@ ws_status ws_state(ws_handle handle, ws_ready_state *out);
  * `out` must be NULL or writable.
  */
 ws_status ws_buffered_amount(ws_handle handle, uint64_t *out);
+
+/**
+ * A snapshot of the connection's counters, through `out` (only on
+ * success). Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (`out` NULL) or
+ * `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+ws_status ws_get_stats(ws_handle handle, struct ws_stats *out);
+
+/**
+ * Connect to `url` from the next connection attempt on (for example a URL
+ * with a fresh token). The open connection, if any, is not affected. Safe
+ * from any thread, including from the `WS_EVENT_RECONNECTING` callback.
+ * Returns `WS_OK`, `WS_ERR_INVALID_URL`, `WS_ERR_INVALID_UTF8`,
+ * `WS_ERR_INVALID_ARGUMENT` (NULL) or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `url` must be NULL or NUL-terminated.
+ */
+ws_status ws_set_url(ws_handle handle, const char *url);
+
+/**
+ * Send header `name: value` from the next connection attempt on, replacing
+ * every header of that name (for example an `Authorization` with a fresh
+ * token). Same rules as `ws_config_add_header`; safe from any thread,
+ * including from the `WS_EVENT_RECONNECTING` callback. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT`, `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `name` and `value` must be NULL or NUL-terminated.
+ */
+ws_status ws_set_header(ws_handle handle, const char *name, const char *value);
 
 #ifdef __cplusplus
 }  // extern "C"

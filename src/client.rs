@@ -3,7 +3,7 @@
 //! holds events until they are delivered to a callback or polled.
 
 use crate::{
-    config::Config,
+    config::{Config, Target},
     error::{ws_status, Error, Result},
     event::{ws_event, Event},
 };
@@ -19,7 +19,69 @@ use std::{
     thread::{self, JoinHandle, ThreadId},
     time::{Duration, Instant},
 };
-use tungstenite::{Bytes, Message};
+use tungstenite::{
+    http::{HeaderName, HeaderValue},
+    Bytes, Message,
+};
+
+/// Counters of one connection, as `ws_get_stats` reports them. Readable from
+/// any thread at any time; each field is read atomically on its own.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ws_stats {
+    /// Messages written to the network (flushed).
+    pub messages_sent: u64,
+    /// Payload bytes of those messages.
+    pub bytes_sent: u64,
+    /// Messages received.
+    pub messages_received: u64,
+    /// Payload bytes of those messages.
+    pub bytes_received: u64,
+    /// Successful reconnects (opens after the first).
+    pub reconnects: u64,
+    /// The reconnect attempt under way or waited for; 0 while open.
+    pub attempt: u64,
+    /// Round-trip time of the last answered ping in microseconds; 0 if none.
+    pub last_rtt_us: u64,
+    /// When the connection last opened, in ms since the Unix epoch; 0 if never.
+    pub last_open_unix_ms: u64,
+    /// Messages accepted by `ws_send` and not yet written (queued, or in an
+    /// unflushed write).
+    pub queued_messages: u64,
+    /// Bytes of those messages (as `ws_buffered_amount`).
+    pub queued_bytes: u64,
+}
+
+/// The live counters behind `ws_stats`.
+#[derive(Default)]
+pub struct Stats {
+    /// See `ws_stats`.
+    pub messages_sent: AtomicU64,
+    /// See `ws_stats`.
+    pub bytes_sent: AtomicU64,
+    /// See `ws_stats`.
+    pub messages_received: AtomicU64,
+    /// See `ws_stats`.
+    pub bytes_received: AtomicU64,
+    /// See `ws_stats`.
+    pub reconnects: AtomicU64,
+    /// See `ws_stats`.
+    pub attempt: AtomicU64,
+    /// See `ws_stats`.
+    pub last_rtt_us: AtomicU64,
+    /// See `ws_stats`.
+    pub last_open_unix_ms: AtomicU64,
+}
+
+/// URL and headers to use from the next connection attempt on.
+#[derive(Default)]
+pub struct NextAttempt {
+    /// A new URL.
+    pub target: Option<Target>,
+    /// Headers to set, replacing those of the same name.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
 
 /// The state of a connection, as `ws_state` reports it. The first four values
 /// match the browser's `WebSocket.readyState`.
@@ -164,7 +226,14 @@ pub struct Shared {
     accepting: RwLock<bool>,
     /// The wake-up pipe.
     pub waker: Waker,
+    /// Counters.
+    pub stats: Stats,
+    /// Changes for the next connection attempt.
+    pub next_attempt: Mutex<NextAttempt>,
     max_message_size: usize,
+    queue_max_messages: u64,
+    queue_max_bytes: u64,
+    queue_while_disconnected: bool,
     sink: Mutex<Sink>,
     sink_cv: Condvar,
 }
@@ -253,6 +322,7 @@ pub struct Client {
 impl Client {
     /// Prepare a connection; nothing happens until `start`.
     pub fn new(mut config: Config) -> Result<Client> {
+        config.check()?;
         match &config.target {
             None => return Err(Error::new(ws_status::WS_ERR_INVALID_URL, "no URL was set")),
             Some(t) if t.tls => config.connector = Some(config.tls_connector()?),
@@ -269,7 +339,12 @@ impl Client {
             buffered_messages: AtomicU64::new(0),
             accepting: RwLock::new(true),
             waker,
+            stats: Stats::default(),
+            next_attempt: Mutex::new(NextAttempt::default()),
             max_message_size: config.max_message_size,
+            queue_max_messages: config.queue_max_messages,
+            queue_max_bytes: config.queue_max_bytes,
+            queue_while_disconnected: config.queue_while_disconnected,
             sink: Mutex::new(Sink::default()),
             sink_cv: Condvar::new(),
         });
@@ -326,8 +401,31 @@ impl Client {
                 "the connection is closing or closed",
             ));
         }
-        self.shared.buffered_bytes.fetch_add(data.len() as u64, Ordering::SeqCst);
-        self.shared.buffered_messages.fetch_add(1, Ordering::SeqCst);
+        if !self.shared.queue_while_disconnected
+            && self.shared.state() != ws_ready_state::WS_STATE_OPEN
+        {
+            return Err(Error::new(
+                ws_status::WS_ERR_NOT_CONNECTED,
+                "not connected (queueing while disconnected is off)",
+            ));
+        }
+        let len = data.len() as u64;
+        let bytes = self.shared.buffered_bytes.fetch_add(len, Ordering::SeqCst) + len;
+        let messages = self.shared.buffered_messages.fetch_add(1, Ordering::SeqCst) + 1;
+        if messages > self.shared.queue_max_messages || bytes > self.shared.queue_max_bytes {
+            self.shared.buffered_bytes.fetch_sub(len, Ordering::SeqCst);
+            self.shared.buffered_messages.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::new(
+                ws_status::WS_ERR_QUEUE_FULL,
+                format!(
+                    "send queue full: {} messages / {} bytes waiting (limits {} / {})",
+                    messages - 1,
+                    bytes - len,
+                    self.shared.queue_max_messages,
+                    self.shared.queue_max_bytes
+                ),
+            ));
+        }
         // The worker holds the receiver until it stops accepting, under the
         // write lock we exclude here, so this cannot fail.
         let _ = self.tx.send(Command::Send(msg));
@@ -431,5 +529,42 @@ impl Client {
     /// Bytes queued or written but not yet flushed.
     pub fn buffered_amount(&self) -> u64 {
         self.shared.buffered_bytes.load(Ordering::SeqCst)
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> ws_stats {
+        let s = &self.shared.stats;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ws_stats {
+            messages_sent: get(&s.messages_sent),
+            bytes_sent: get(&s.bytes_sent),
+            messages_received: get(&s.messages_received),
+            bytes_received: get(&s.bytes_received),
+            reconnects: get(&s.reconnects),
+            attempt: get(&s.attempt),
+            last_rtt_us: get(&s.last_rtt_us),
+            last_open_unix_ms: get(&s.last_open_unix_ms),
+            queued_messages: self.shared.buffered_messages.load(Ordering::SeqCst),
+            queued_bytes: self.shared.buffered_bytes.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Use `url` from the next connection attempt on.
+    pub fn set_url(&self, url: &str) -> Result<()> {
+        let target = Target::parse(url)?;
+        self.shared.next_attempt.lock().unwrap_or_else(|e| e.into_inner()).target = Some(target);
+        Ok(())
+    }
+
+    /// Set a header from the next connection attempt on, replacing any of the
+    /// same name.
+    pub fn set_header(&self, name: &str, value: &str) -> Result<()> {
+        let mut scratch = Config::default();
+        scratch.add_header(name, value)?;
+        let header = scratch.headers.pop().expect("added above");
+        let mut next = self.shared.next_attempt.lock().unwrap_or_else(|e| e.into_inner());
+        next.headers.retain(|(n, _)| *n != header.0);
+        next.headers.push(header);
+        Ok(())
     }
 }

@@ -1,7 +1,10 @@
 //! Connection options, validated when they are set so that a mistake is
 //! reported by the call that made it.
 
-use crate::error::{ws_status, Error, Result};
+use crate::{
+    error::{ws_status, Error, Result},
+    policy::backoff::{BackoffConfig, ReconnectPolicy},
+};
 use std::time::Duration;
 use tungstenite::http::{header::HeaderName, HeaderValue, Uri};
 
@@ -22,6 +25,21 @@ pub const WS_MIN_READ_BUFFER_SIZE: usize = 256;
 pub const WS_MAX_READ_BUFFER_SIZE: usize = 64 << 20;
 /// Largest accepted timeout in ms (one day); the smallest is 1.
 pub const WS_MAX_TIMEOUT_MS: u32 = 86_400_000;
+/// Default interval between heartbeat pings in ms (0 turns them off).
+pub const WS_DEFAULT_PING_INTERVAL_MS: u32 = 30_000;
+/// Default time in ms to wait for any sign of life after a ping.
+pub const WS_DEFAULT_PONG_TIMEOUT_MS: u32 = 5_000;
+/// Default delay before the first reconnect attempt, in ms.
+pub const WS_DEFAULT_INITIAL_DELAY_MS: u32 = 1_000;
+/// Default largest delay between reconnect attempts, in ms.
+pub const WS_DEFAULT_MAX_DELAY_MS: u32 = 30_000;
+/// Default time in ms a connection must stay open before the attempt count
+/// resets.
+pub const WS_DEFAULT_MIN_UPTIME_MS: u32 = 5_000;
+/// Default largest number of messages waiting to be sent.
+pub const WS_DEFAULT_QUEUE_MAX_MESSAGES: u64 = 100_000;
+/// Default largest number of bytes waiting to be sent (256 MiB).
+pub const WS_DEFAULT_QUEUE_MAX_BYTES: u64 = 256 << 20;
 
 /// A parsed `ws://` or `wss://` URL.
 #[derive(Clone, Debug)]
@@ -116,6 +134,26 @@ pub struct Config {
     pub tls: TlsOptions,
     /// The TLS connector built from `tls` when the handle is created.
     pub connector: Option<native_tls::TlsConnector>,
+    /// Interval between pings; zero turns the heartbeat off.
+    pub ping_interval: Duration,
+    /// How long after a ping silence means a dead peer.
+    pub pong_timeout: Duration,
+    /// Send this text message as the ping instead of a protocol ping frame.
+    pub ping_payload: Option<String>,
+    /// The reconnect delays.
+    pub backoff: BackoffConfig,
+    /// Which endings are final.
+    pub reconnect: ReconnectPolicy,
+    /// How long a connection must stay open before the attempt count resets.
+    pub min_uptime: Duration,
+    /// Most messages waiting to be sent.
+    pub queue_max_messages: u64,
+    /// Most bytes waiting to be sent.
+    pub queue_max_bytes: u64,
+    /// Queue sends while not open (else they fail with WS_ERR_NOT_CONNECTED).
+    pub queue_while_disconnected: bool,
+    /// Seed of the backoff jitter; `None` picks one per handle.
+    pub seed: Option<u64>,
 }
 
 impl Default for Config {
@@ -130,17 +168,43 @@ impl Default for Config {
             read_buffer_size: WS_DEFAULT_READ_BUFFER_SIZE,
             tls: TlsOptions::default(),
             connector: None,
+            ping_interval: ms(WS_DEFAULT_PING_INTERVAL_MS),
+            pong_timeout: ms(WS_DEFAULT_PONG_TIMEOUT_MS),
+            ping_payload: None,
+            backoff: BackoffConfig {
+                initial: ms(WS_DEFAULT_INITIAL_DELAY_MS),
+                max: ms(WS_DEFAULT_MAX_DELAY_MS),
+                ..BackoffConfig::default()
+            },
+            reconnect: ReconnectPolicy::default(),
+            min_uptime: ms(WS_DEFAULT_MIN_UPTIME_MS),
+            queue_max_messages: WS_DEFAULT_QUEUE_MAX_MESSAGES,
+            queue_max_bytes: WS_DEFAULT_QUEUE_MAX_BYTES,
+            queue_while_disconnected: true,
+            seed: None,
         }
     }
 }
 
-/// Check a millisecond timeout against the accepted range.
-pub fn timeout_ms(name: &str, ms: u32) -> Result<Duration> {
-    let (lo, hi) = (1, WS_MAX_TIMEOUT_MS);
-    if !(lo..=hi).contains(&ms) {
-        return Err(Error::invalid(format!("{name} must be between {lo} and {hi} ms, got {ms}")));
+fn ms(v: u32) -> Duration {
+    Duration::from_millis(v.into())
+}
+
+/// Check a duration in ms against `0..=WS_MAX_TIMEOUT_MS` (`zero_ok`) or
+/// `1..=WS_MAX_TIMEOUT_MS`.
+pub fn duration_ms(name: &str, v: u32, zero_ok: bool) -> Result<Duration> {
+    let lo = u32::from(!zero_ok);
+    if !(lo..=WS_MAX_TIMEOUT_MS).contains(&v) {
+        return Err(Error::invalid(format!(
+            "{name} must be between {lo} and {WS_MAX_TIMEOUT_MS} ms, got {v}"
+        )));
     }
-    Ok(Duration::from_millis(ms.into()))
+    Ok(ms(v))
+}
+
+/// Check a millisecond timeout against the accepted range.
+pub fn timeout_ms(name: &str, v: u32) -> Result<Duration> {
+    duration_ms(name, v, false)
 }
 
 impl Config {
@@ -236,6 +300,65 @@ impl Config {
             )
         })?;
         self.tls.identity = Some(identity);
+        Ok(())
+    }
+
+    /// Set the backoff multiplier (1..=100).
+    pub fn set_multiplier(&mut self, m: f64) -> Result<()> {
+        if !(1.0..=100.0).contains(&m) {
+            return Err(Error::invalid(format!(
+                "backoff multiplier must be between 1 and 100, got {m}"
+            )));
+        }
+        self.backoff.multiplier = m;
+        Ok(())
+    }
+
+    /// Set the backoff jitter (0..=1).
+    pub fn set_jitter(&mut self, j: f64) -> Result<()> {
+        if !(0.0..=1.0).contains(&j) {
+            return Err(Error::invalid(format!("backoff jitter must be between 0 and 1, got {j}")));
+        }
+        self.backoff.jitter = j;
+        Ok(())
+    }
+
+    /// Set the server close codes that end reconnecting.
+    pub fn set_final_close_codes(&mut self, codes: &[u16]) -> Result<()> {
+        if let Some(c) = codes.iter().find(|c| !(1000..=4999).contains(*c)) {
+            return Err(Error::invalid(format!("close code {c} is not between 1000 and 4999")));
+        }
+        self.reconnect.final_close_codes = codes.to_vec();
+        Ok(())
+    }
+
+    /// Set the upgrade statuses that end reconnecting.
+    pub fn set_fatal_http_statuses(&mut self, statuses: &[u16]) -> Result<()> {
+        if let Some(s) = statuses.iter().find(|s| !(100..=599).contains(*s)) {
+            return Err(Error::invalid(format!("HTTP status {s} is not between 100 and 599")));
+        }
+        self.reconnect.fatal_http_statuses = statuses.to_vec();
+        Ok(())
+    }
+
+    /// Set the send queue limits.
+    pub fn set_queue_limit(&mut self, messages: u64, bytes: u64) -> Result<()> {
+        if messages == 0 || bytes == 0 {
+            return Err(Error::invalid("queue limits must be at least 1 message and 1 byte"));
+        }
+        self.queue_max_messages = messages;
+        self.queue_max_bytes = bytes;
+        Ok(())
+    }
+
+    /// Check what single setters cannot: run by `ws_create_with_config`.
+    pub fn check(&self) -> Result<()> {
+        if self.backoff.initial > self.backoff.max {
+            return Err(Error::invalid(format!(
+                "initial delay ({:?}) is larger than max delay ({:?})",
+                self.backoff.initial, self.backoff.max
+            )));
+        }
         Ok(())
     }
 

@@ -40,6 +40,9 @@ pub enum ws_status {
     /// An internal error, including a caught Rust panic. The library stays
     /// usable; please report it.
     WS_ERR_INTERNAL = -12,
+    /// Not connected, and queueing while disconnected is turned off
+    /// (`ws_config_set_queue_while_disconnected`).
+    WS_ERR_NOT_CONNECTED = -13,
 }
 
 impl ws_status {
@@ -60,6 +63,7 @@ impl ws_status {
             (WS_ERR_BUFFER_TOO_SMALL, b"buffer too small\0"),
             (WS_ERR_FILE, b"cannot read or parse file\0"),
             (WS_ERR_INTERNAL, b"internal error\0"),
+            (WS_ERR_NOT_CONNECTED, b"not connected\0"),
         ];
         all.iter().find(|(s, _)| *s as i32 == code).map_or(&b"unknown status\0"[..], |(_, d)| d)
     }

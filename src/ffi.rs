@@ -3,8 +3,8 @@
 //! here. Every body runs inside `guard`, so no panic crosses the boundary.
 
 use crate::{
-    client::{ws_callback, ws_ready_state, Client},
-    config::{timeout_ms, Config},
+    client::{ws_callback, ws_ready_state, ws_stats, Client},
+    config::{duration_ms, timeout_ms, Config},
     error::{ws_status, ws_status::*, Error, Result},
     event::{ws_event, Event},
     registry::Registry,
@@ -332,6 +332,241 @@ pub extern "C" fn ws_config_set_insecure(cfg: ws_config, insecure: bool) -> ws_s
     })
 }
 
+/// Set the heartbeat interval in ms: a ping goes out this often while the
+/// connection is open. 0 turns the heartbeat off. Default
+/// `WS_DEFAULT_PING_INTERVAL_MS`; range 0..`WS_MAX_TIMEOUT_MS`. Returns
+/// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_ping_interval_ms(cfg: ws_config, ms: u32) -> ws_status {
+    guard(|| {
+        let d = duration_ms("ping interval", ms, true)?;
+        with_config(cfg, |c| {
+            c.ping_interval = d;
+            Ok(())
+        })
+    })
+}
+
+/// Set how long, in ms, the peer may stay silent after a ping before it is
+/// declared dead (`WS_ERROR_HEARTBEAT_TIMEOUT`; the socket is dropped and
+/// reconnect takes over). Any byte from the peer counts as a sign of life, so
+/// a large incoming message never trips it. Default
+/// `WS_DEFAULT_PONG_TIMEOUT_MS`; range 1..`WS_MAX_TIMEOUT_MS`. Returns `WS_OK`,
+/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_pong_timeout_ms(cfg: ws_config, ms: u32) -> ws_status {
+    guard(|| {
+        let d = timeout_ms("pong timeout", ms)?;
+        with_config(cfg, |c| {
+            c.pong_timeout = d;
+            Ok(())
+        })
+    })
+}
+
+/// Send `text` as a text message for each heartbeat instead of a protocol
+/// ping frame (for servers that expect e.g. `{"op":"ping"}`). Any reply, or
+/// any other data, counts as the sign of life; no `WS_EVENT_PONG` is
+/// reported in this mode. NULL goes back to protocol pings (the default).
+/// Returns `WS_OK`, `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `text` must be NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn ws_config_set_ping_payload(
+    cfg: ws_config,
+    text: *const c_char,
+) -> ws_status {
+    guard(|| {
+        let text = if text.is_null() { None } else { Some(c_str(text, "text")?.to_string()) };
+        with_config(cfg, |c| {
+            c.ping_payload = text;
+            Ok(())
+        })
+    })
+}
+
+/// Turn reconnecting on (the default) or off. Off, the handle behaves like a
+/// browser WebSocket: the first failure or close is the end. Returns `WS_OK`
+/// or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_reconnect(cfg: ws_config, enabled: bool) -> ws_status {
+    guard(|| {
+        with_config(cfg, |c| {
+            c.reconnect.enabled = enabled;
+            Ok(())
+        })
+    })
+}
+
+/// Set the delay before the first reconnect attempt, in ms (0 allowed).
+/// Default `WS_DEFAULT_INITIAL_DELAY_MS`. Each later delay is the previous
+/// one times the multiplier, capped at the max delay, with jitter. Returns
+/// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`; an initial
+/// delay above the max delay is refused by `ws_create_with_config`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_initial_delay_ms(cfg: ws_config, ms: u32) -> ws_status {
+    guard(|| {
+        let d = duration_ms("initial delay", ms, true)?;
+        with_config(cfg, |c| {
+            c.backoff.initial = d;
+            Ok(())
+        })
+    })
+}
+
+/// Set the largest delay between reconnect attempts, in ms. Default
+/// `WS_DEFAULT_MAX_DELAY_MS`; range 1..`WS_MAX_TIMEOUT_MS`. Returns `WS_OK`,
+/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_max_delay_ms(cfg: ws_config, ms: u32) -> ws_status {
+    guard(|| {
+        let d = timeout_ms("max delay", ms)?;
+        with_config(cfg, |c| {
+            c.backoff.max = d;
+            Ok(())
+        })
+    })
+}
+
+/// Set the backoff multiplier (1 to 100; default 2). Returns `WS_OK`,
+/// `WS_ERR_INVALID_ARGUMENT` (also for NaN) or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_backoff_multiplier(cfg: ws_config, multiplier: f64) -> ws_status {
+    guard(|| with_config(cfg, |c| c.set_multiplier(multiplier)))
+}
+
+/// Set the backoff jitter (0 to 1; default 0.2): each delay is scaled by a
+/// random factor in [1 - jitter, 1 + jitter] (then capped at the max delay),
+/// so many clients do not reconnect in step. Returns `WS_OK`,
+/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_backoff_jitter(cfg: ws_config, jitter: f64) -> ws_status {
+    guard(|| with_config(cfg, |c| c.set_jitter(jitter)))
+}
+
+/// Give up after this many consecutive failed reconnect attempts (0, the
+/// default: never). The close event then follows the last error. Returns
+/// `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_max_attempts(cfg: ws_config, attempts: u32) -> ws_status {
+    guard(|| {
+        with_config(cfg, |c| {
+            c.backoff.max_attempts = attempts;
+            Ok(())
+        })
+    })
+}
+
+/// Set how long, in ms, a connection must stay open before the attempt
+/// count (and so the delay) starts again from the first. Default
+/// `WS_DEFAULT_MIN_UPTIME_MS`; 0 allowed. Returns `WS_OK`,
+/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_min_uptime_ms(cfg: ws_config, ms: u32) -> ws_status {
+    guard(|| {
+        let d = duration_ms("min uptime", ms, true)?;
+        with_config(cfg, |c| {
+            c.min_uptime = d;
+            Ok(())
+        })
+    })
+}
+
+/// Set the server close codes after which the client stays closed (default
+/// 1000 and 1008); other codes reconnect. The list is copied; `count` 0 (with
+/// `codes` NULL allowed) makes every server close reconnect. Returns `WS_OK`,
+/// `WS_ERR_INVALID_ARGUMENT` (a code outside 1000..4999, or NULL with
+/// `count` > 0) or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `codes` must be readable for `count` values.
+#[no_mangle]
+pub unsafe extern "C" fn ws_config_set_final_close_codes(
+    cfg: ws_config,
+    codes: *const u16,
+    count: usize,
+) -> ws_status {
+    guard(|| {
+        let list = slice_arg(codes, count, "codes")?;
+        with_config(cfg, |c| c.set_final_close_codes(list))
+    })
+}
+
+/// Set the HTTP statuses of a rejected upgrade after which the client stays
+/// closed (default 401, 403 and 404); other statuses retry. Same rules as
+/// `ws_config_set_final_close_codes`, with statuses in 100..599.
+///
+/// # Safety
+/// `statuses` must be readable for `count` values.
+#[no_mangle]
+pub unsafe extern "C" fn ws_config_set_fatal_http_statuses(
+    cfg: ws_config,
+    statuses: *const u16,
+    count: usize,
+) -> ws_status {
+    guard(|| {
+        let list = slice_arg(statuses, count, "statuses")?;
+        with_config(cfg, |c| c.set_fatal_http_statuses(list))
+    })
+}
+
+/// Bound the send queue: at most `max_messages` messages and `max_bytes`
+/// bytes accepted by `ws_send` and not yet written. A send that does not fit
+/// returns `WS_ERR_QUEUE_FULL` and nothing is dropped. Defaults
+/// `WS_DEFAULT_QUEUE_MAX_MESSAGES` and `WS_DEFAULT_QUEUE_MAX_BYTES`. Returns
+/// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (a zero) or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_queue_limit(
+    cfg: ws_config,
+    max_messages: u64,
+    max_bytes: u64,
+) -> ws_status {
+    guard(|| with_config(cfg, |c| c.set_queue_limit(max_messages, max_bytes)))
+}
+
+/// With `enabled` true (the default), messages sent while connecting or
+/// reconnecting wait in the queue and go out in order after the next open.
+/// With false, `ws_send` returns `WS_ERR_NOT_CONNECTED` unless the connection
+/// is open. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_queue_while_disconnected(
+    cfg: ws_config,
+    enabled: bool,
+) -> ws_status {
+    guard(|| {
+        with_config(cfg, |c| {
+            c.queue_while_disconnected = enabled;
+            Ok(())
+        })
+    })
+}
+
+/// Seed the backoff jitter, for reproducible delays in tests. By default
+/// each handle picks its own seed. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_random_seed(cfg: ws_config, seed: u64) -> ws_status {
+    guard(|| {
+        with_config(cfg, |c| {
+            c.seed = Some(seed);
+            Ok(())
+        })
+    })
+}
+
+/// Borrow a C array argument; NULL is fine when `count` is 0.
+///
+/// # Safety
+/// `p` must be readable for `count` values.
+unsafe fn slice_arg<'a>(p: *const u16, count: usize, what: &str) -> Result<&'a [u16]> {
+    match (p.is_null(), count) {
+        (_, 0) => Ok(&[]),
+        (true, _) => Err(null(what)),
+        (false, n) if n > 65536 => Err(Error::invalid(format!("{what}: {n} values is too many"))),
+        (false, n) => Ok(std::slice::from_raw_parts(p, n)),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Connections
 // ---------------------------------------------------------------------------
@@ -625,6 +860,60 @@ pub unsafe extern "C" fn ws_buffered_amount(handle: ws_handle, out: *mut u64) ->
         }
         *out = c.buffered_amount();
         Ok(())
+    })
+}
+
+/// A snapshot of the connection's counters, through `out` (only on
+/// success). Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (`out` NULL) or
+/// `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_get_stats(handle: ws_handle, out: *mut ws_stats) -> ws_status {
+    guard(|| {
+        let c = client(handle)?;
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        *out = c.stats();
+        Ok(())
+    })
+}
+
+/// Connect to `url` from the next connection attempt on (for example a URL
+/// with a fresh token). The open connection, if any, is not affected. Safe
+/// from any thread, including from the `WS_EVENT_RECONNECTING` callback.
+/// Returns `WS_OK`, `WS_ERR_INVALID_URL`, `WS_ERR_INVALID_UTF8`,
+/// `WS_ERR_INVALID_ARGUMENT` (NULL) or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `url` must be NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_url(handle: ws_handle, url: *const c_char) -> ws_status {
+    guard(|| {
+        let c = client(handle)?;
+        c.set_url(c_str(url, "url")?)
+    })
+}
+
+/// Send header `name: value` from the next connection attempt on, replacing
+/// every header of that name (for example an `Authorization` with a fresh
+/// token). Same rules as `ws_config_add_header`; safe from any thread,
+/// including from the `WS_EVENT_RECONNECTING` callback. Returns `WS_OK`,
+/// `WS_ERR_INVALID_ARGUMENT`, `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `name` and `value` must be NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_header(
+    handle: ws_handle,
+    name: *const c_char,
+    value: *const c_char,
+) -> ws_status {
+    guard(|| {
+        let c = client(handle)?;
+        c.set_header(c_str(name, "name")?, c_str(value, "value")?)
     })
 }
 

@@ -14,7 +14,7 @@ pub mod policy;
 pub mod registry;
 mod worker;
 
-pub use client::{ws_callback, ws_ready_state};
+pub use client::{ws_callback, ws_ready_state, ws_stats};
 pub use error::{ws_error_kind, ws_status};
 pub use event::{ws_event, ws_event_type};
 pub use ffi::*;

@@ -39,7 +39,7 @@ fn echo_at_frame_boundaries() {
 #[test]
 fn server_close_with_code_and_reason() {
     let server = echo_server();
-    let h = create(&server.url());
+    let h = create_once(&server.url());
     expect_open(h);
     ok(send(h, b"!close 4001 going away now", false));
     match next(h, 5000) {

@@ -88,7 +88,7 @@ fn connection_refused() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let h = create(&format!("ws://127.0.0.1:{port}/"));
+    let h = create_once(&format!("ws://127.0.0.1:{port}/"));
     match next(h, 5000) {
         Ev::Error { kind: ws_error_kind::WS_ERROR_CONNECT_REFUSED, message, .. } => {
             assert!(message.contains(&port.to_string()), "{message}")
@@ -107,7 +107,10 @@ fn connect_timeout_covers_the_http_upgrade() {
         drop(stream);
     });
     let start = Instant::now();
-    let h = create_with(&server.url(), |cfg| ok(ws_config_set_connect_timeout_ms(cfg, 300)));
+    let h = create_with(&server.url(), |cfg| {
+        ok(ws_config_set_connect_timeout_ms(cfg, 300));
+        ok(ws_config_set_reconnect(cfg, false));
+    });
     match next(h, 5000) {
         Ev::Error { kind: ws_error_kind::WS_ERROR_CONNECT_TIMEOUT, message, .. } => {
             assert!(message.contains("upgrade"), "{message}")
@@ -136,7 +139,7 @@ fn close_while_connecting_abandons_the_attempt_at_once() {
 
 #[test]
 fn unknown_host_is_a_dns_error() {
-    let h = create("ws://no-such-host.invalid/");
+    let h = create_once("ws://no-such-host.invalid/");
     match next(h, 30000) {
         Ev::Error { kind: ws_error_kind::WS_ERROR_DNS, message, .. } => {
             assert!(message.contains("no-such-host.invalid"), "{message}")

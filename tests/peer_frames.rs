@@ -112,7 +112,10 @@ fn fragmented_messages_are_reassembled() {
 
 fn expect_failure(bytes: Vec<u8>, setup: impl FnOnce(ws_config), kind: ws_error_kind, code: u16) {
     let (server, frames) = raw_server(bytes);
-    let h = create_with(&server.url(), setup);
+    let h = create_with(&server.url(), |cfg| {
+        ok(ws_config_set_reconnect(cfg, false));
+        setup(cfg)
+    });
     expect_open(h);
     match next(h, 5000) {
         Ev::Error { kind: k, message, .. } => assert_eq!(k, kind, "{message}"),
@@ -161,7 +164,7 @@ fn tcp_drop_without_close_is_a_network_error() {
         let ws = tungstenite::accept(stream).unwrap();
         drop(ws);
     });
-    let h = create(&server.url());
+    let h = create_once(&server.url());
     expect_open(h);
     match next(h, 5000) {
         Ev::Error { kind: ws_error_kind::WS_ERROR_NETWORK, .. } => {}
@@ -174,7 +177,7 @@ fn tcp_drop_without_close_is_a_network_error() {
 #[test]
 fn close_without_code_is_reported_as_1005() {
     let (server, frames) = raw_server(frame(0x8, true, false, b""));
-    let h = create(&server.url());
+    let h = create_once(&server.url());
     expect_open(h);
     assert!(matches!(next(h, 5000), Ev::Close { code: 1005, clean: true, .. }));
     let (_, op, _) = frames.recv_timeout(Duration::from_secs(5)).unwrap();

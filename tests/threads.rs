@@ -157,7 +157,7 @@ fn events_before_the_callback_are_kept_and_delivered_in_order() {
 
 #[test]
 fn callback_set_after_the_end_gets_every_event_before_returning() {
-    let h = create("ws://127.0.0.1:1/");
+    let h = create_once("ws://127.0.0.1:1/");
     // Wait until the connection has failed for good, without taking events.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {

@@ -51,7 +51,7 @@ fn trusted_through_the_ca_file() {
 #[test]
 fn refused_without_the_ca_with_the_reason() {
     let server = tls_echo_server();
-    let h = create(&wss(&server, "localhost"));
+    let h = create_once(&wss(&server, "localhost"));
     match next(h, 5000) {
         Ev::Error { kind: ws_error_kind::WS_ERROR_TLS, message, .. } => {
             assert!(message.contains("certificate"), "the reason is given: {message}")

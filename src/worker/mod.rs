@@ -8,14 +8,16 @@ pub mod transport;
 use crate::{
     client::{ws_ready_state::*, Command, Shared},
     config::Config,
-    error::ws_error_kind,
+    error::{ws_error_kind, ConnError},
     event::{cstring, Event},
+    policy::backoff::{Backoff, Ending},
 };
 use crossbeam_channel::Receiver;
 use std::{
     collections::VecDeque,
     panic::{catch_unwind, AssertUnwindSafe},
     sync::{atomic::Ordering, Arc},
+    time::{Instant, SystemTime, UNIX_EPOCH},
 };
 use transport::ConnectFail;
 use tungstenite::Message;
@@ -86,28 +88,132 @@ pub fn run(shared: Arc<Shared>, rx: Receiver<Command>, config: Config) {
     shared.worker_done();
 }
 
-fn connection(shared: &Shared, inbox: &mut Inbox, config: &Config) -> Closed {
-    shared.set_state(WS_STATE_CONNECTING);
-    inbox.drain(shared);
-    if inbox.close_req.is_some() {
-        return Closed::abnormal("closed before the connection opened");
+/// Connect, run the session, and reconnect with backoff until the end.
+fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
+    let mut config = initial.clone();
+    let mut backoff = Backoff::new(config.backoff.clone(), config.seed.unwrap_or_else(seed));
+    let mut opened_before = false;
+    loop {
+        shared.set_state(if opened_before || backoff.attempt() > 0 {
+            WS_STATE_RECONNECTING
+        } else {
+            WS_STATE_CONNECTING
+        });
+        inbox.drain(shared);
+        if inbox.close_req.is_some() {
+            return Closed::abnormal("closed by the user before the connection opened");
+        }
+        let (ending, error, closed) = match attempt(shared, inbox, &mut config) {
+            Err(ConnectFail::Aborted) => {
+                return Closed::abnormal("closed by the user before the connection opened")
+            }
+            Err(ConnectFail::Failed(e)) => {
+                let ending = match e.kind {
+                    ws_error_kind::WS_ERROR_HANDSHAKE_REJECTED => Ending::Rejected(e.http_status),
+                    _ => Ending::Failure,
+                };
+                (ending, Some(e), Closed::abnormal(""))
+            }
+            Ok(conn) => {
+                let stats = &shared.stats;
+                stats.attempt.store(0, Ordering::Relaxed);
+                stats.last_open_unix_ms.store(unix_ms(), Ordering::Relaxed);
+                if opened_before {
+                    stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                }
+                shared.set_state(WS_STATE_OPEN);
+                shared.emit(Event::Open {
+                    protocol: cstring(&conn.protocol),
+                    reconnect: opened_before,
+                });
+                opened_before = true;
+                let opened_at = Instant::now();
+                let end = session::run(conn.ws, shared, inbox, &config);
+                if opened_at.elapsed() >= config.min_uptime {
+                    backoff.reset();
+                }
+                (end.ending, end.error, end.closed)
+            }
+        };
+        if let Some(e) = &error {
+            shared.emit(Event::error(e));
+        }
+        if !config.reconnect.should_retry(ending) {
+            return closed;
+        }
+        let Some((n, delay)) = backoff.next_delay() else {
+            return Closed::abnormal(&format!(
+                "gave up after {} reconnect attempts",
+                backoff.attempt()
+            ));
+        };
+        shared.set_state(WS_STATE_RECONNECTING);
+        shared.stats.attempt.store(n.into(), Ordering::Relaxed);
+        let (kind, message) = match (&error, ending) {
+            (Some(e), _) => (e.kind, e.message.clone()),
+            (None, Ending::ServerClose(code)) => (
+                ws_error_kind::WS_ERROR_NONE,
+                format!("the server closed the connection with {code} {}", closed.reason),
+            ),
+            (None, _) => (ws_error_kind::WS_ERROR_NONE, "the connection ended".to_string()),
+        };
+        shared.emit(Event::Reconnecting {
+            attempt: n,
+            delay_ms: delay.as_millis() as u64,
+            kind,
+            message: cstring(&message),
+        });
+        // The backoff wait: only the wake-up pipe can end it early.
+        let until = Instant::now() + delay;
+        loop {
+            inbox.drain(shared);
+            if inbox.close_req.is_some() {
+                return Closed::abnormal("closed by the user while reconnecting");
+            }
+            if Instant::now() >= until {
+                break;
+            }
+            let _ = transport::wait(-1, 0, shared.waker.fd(), Some(until));
+        }
     }
-    let result = transport::connect(config, shared.waker.fd(), &mut || {
+}
+
+/// One connection attempt, with the URL and headers changed since the last.
+fn attempt(
+    shared: &Shared,
+    inbox: &mut Inbox,
+    config: &mut Config,
+) -> Result<transport::Connected, ConnectFail> {
+    let next = std::mem::take(&mut *shared.next_attempt.lock().unwrap_or_else(|e| e.into_inner()));
+    if let Some(target) = next.target {
+        config.connector = None;
+        if target.tls {
+            let connector = config
+                .tls_connector()
+                .map_err(|e| ConnError::new(ws_error_kind::WS_ERROR_TLS, e.message))?;
+            config.connector = Some(connector);
+        }
+        config.target = Some(target);
+    }
+    for (name, value) in next.headers {
+        config.headers.retain(|(n, _)| *n != name);
+        config.headers.push((name, value));
+    }
+    transport::connect(config, shared.waker.fd(), &mut || {
         inbox.drain(shared);
         inbox.close_req.is_some()
-    });
-    match result {
-        Err(ConnectFail::Aborted) => Closed::abnormal("closed before the connection opened"),
-        Err(ConnectFail::Failed(e)) => {
-            shared.emit(Event::error(&e));
-            Closed::abnormal("")
-        }
-        Ok(conn) => {
-            shared.set_state(WS_STATE_OPEN);
-            shared.emit(Event::Open { protocol: cstring(&conn.protocol), reconnect: false });
-            session::run(conn.ws, shared, inbox, config)
-        }
-    }
+    })
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A jitter seed that differs per handle and per run.
+fn seed() -> u64 {
+    let t = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let local = 0u8;
+    t ^ (&local as *const u8 as u64).rotate_left(32)
 }
 
 /// Refuse further sends, count what never left, and queue the close event.

@@ -1,13 +1,17 @@
 //! One live socket: write what is queued and flush once, read until the
-//! socket would block, then sleep in `poll(2)` until the socket, the wake-up
-//! pipe or the next deadline.
+//! socket would block, tick the heartbeat, then sleep in `poll(2)` until the
+//! socket, the wake-up pipe or the next deadline.
 
 use super::{transport::wait, transport::Stream, Closed, Inbox};
 use crate::{
     client::{ws_ready_state::WS_STATE_CLOSING, Shared},
     config::Config,
-    error::ConnError,
+    error::{ws_error_kind, ConnError},
     event::Event,
+    policy::{
+        backoff::Ending,
+        heartbeat::{Action, Heartbeat},
+    },
 };
 use std::{io, sync::atomic::Ordering, time::Instant};
 use tungstenite::{
@@ -18,106 +22,220 @@ use tungstenite::{
 /// Messages read per wake-up before the worker looks at its commands again.
 const READ_BATCH: usize = 256;
 
+/// How a session ended.
+pub struct SessionEnd {
+    /// For the close event, if this is the end.
+    pub closed: Closed,
+    /// Why, for the reconnect decision.
+    pub ending: Ending,
+    /// The error to report, if any.
+    pub error: Option<ConnError>,
+}
+
 fn would_block(e: &WsError) -> bool {
     matches!(e, WsError::Io(io) if io.kind() == io::ErrorKind::WouldBlock)
 }
 
+fn min_deadline(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+struct Session<'a> {
+    ws: WebSocket<Stream>,
+    shared: &'a Shared,
+    config: &'a Config,
+    heartbeat: Heartbeat,
+    bytes_seen: u64,
+    /// Messages and bytes handed to tungstenite since the last full flush.
+    unflushed: (u64, u64),
+    /// The socket refused bytes: wait for POLLOUT before writing more.
+    blocked: bool,
+    close_sent: bool,
+    deadline: Option<Instant>,
+    peer_close: Option<(u16, String)>,
+}
+
 /// Run the session until the connection ends.
 pub fn run(
-    mut ws: WebSocket<Stream>,
+    ws: WebSocket<Stream>,
     shared: &Shared,
     inbox: &mut Inbox,
     config: &Config,
-) -> Closed {
-    let fd = ws.get_ref().fd();
-    // Messages and bytes handed to tungstenite since the last full flush.
-    let mut unflushed = (0u64, 0u64);
-    // The socket refused bytes: wait for POLLOUT before writing more.
-    let mut blocked = false;
-    let mut close_sent = false;
-    let mut deadline: Option<Instant> = None;
-    let mut peer_close: Option<(u16, String)> = None;
+) -> SessionEnd {
+    let mut s = Session {
+        ws,
+        shared,
+        config,
+        heartbeat: Heartbeat::new(config.ping_interval, config.pong_timeout, Instant::now()),
+        bytes_seen: 0,
+        unflushed: (0, 0),
+        blocked: false,
+        close_sent: false,
+        deadline: None,
+        peer_close: None,
+    };
+    s.bytes_seen = s.ws.get_ref().bytes_read;
+    let end = s.run(inbox);
+    // What tungstenite still held dies with the socket: it is no longer
+    // waiting to be sent (a message already written may be lost too; WebSocket
+    // has no acknowledgements).
+    shared.buffered_messages.fetch_sub(s.unflushed.0, Ordering::SeqCst);
+    shared.buffered_bytes.fetch_sub(s.unflushed.1, Ordering::SeqCst);
+    end
+}
 
-    loop {
-        inbox.drain(shared);
+impl Session<'_> {
+    fn run(&mut self, inbox: &mut Inbox) -> SessionEnd {
+        let fd = self.ws.get_ref().fd();
+        loop {
+            inbox.drain(self.shared);
+            if let Some(end) = self.write(inbox) {
+                return end;
+            }
+            let (more, end) = self.read();
+            if let Some(end) = end {
+                return end;
+            }
+            let now = Instant::now();
+            if self.deadline.is_some_and(|d| now >= d) {
+                return match self.peer_close.take() {
+                    Some(pc) => self.ended(Some(pc)),
+                    None => SessionEnd {
+                        closed: Closed::abnormal(
+                            "the server did not answer the close handshake in time",
+                        ),
+                        ending: Ending::UserClose,
+                        error: None,
+                    },
+                };
+            }
+            if let Some(end) = self.tick_heartbeat(now) {
+                return end;
+            }
 
-        if !blocked && ws.can_write() {
-            // Hand every queued message to tungstenite; the flush below
-            // decides whether the socket is blocked.
+            // With messages left unread (TLS may hold decrypted bytes poll
+            // cannot see), or queued messages the socket can take now, only
+            // look at the pipe and come straight back.
+            let writable = !self.blocked && !inbox.outbox.is_empty() && self.ws.can_write();
+            let events = libc::POLLIN | if self.blocked { libc::POLLOUT } else { 0 };
+            let until = if more || writable {
+                Some(now)
+            } else {
+                min_deadline(
+                    self.deadline,
+                    (!self.close_sent).then(|| self.heartbeat.poll_timeout()).flatten(),
+                )
+            };
+            if let Err(e) = wait(fd, events, self.shared.waker.fd(), until) {
+                return self.fail(ConnError::from_io("poll failed", &e));
+            }
+        }
+    }
+
+    /// Hand queued messages to tungstenite, start the close handshake when
+    /// asked, and flush once.
+    fn write(&mut self, inbox: &mut Inbox) -> Option<SessionEnd> {
+        if !self.blocked && self.ws.can_write() {
             while let Some(msg) = inbox.outbox.pop_front() {
                 let len = msg.len() as u64;
-                match ws.write(msg) {
-                    Ok(()) => unflushed = (unflushed.0 + 1, unflushed.1 + len),
+                match self.ws.write(msg) {
+                    Ok(()) => self.unflushed = (self.unflushed.0 + 1, self.unflushed.1 + len),
                     // The frame is buffered; the socket is full.
                     Err(e) if would_block(&e) => {
-                        unflushed = (unflushed.0 + 1, unflushed.1 + len);
+                        self.unflushed = (self.unflushed.0 + 1, self.unflushed.1 + len);
                         break;
                     }
                     Err(WsError::WriteBufferFull(m)) => {
                         inbox.outbox.push_front(*m);
                         break;
                     }
-                    Err(e) => return fail(&mut ws, shared, ConnError::from_ws(e)),
+                    Err(e) => return Some(self.fail(ConnError::from_ws(e))),
                 }
             }
         }
-
-        if !close_sent && inbox.outbox.is_empty() {
+        if !self.close_sent && inbox.outbox.is_empty() {
             if let Some((code, reason)) = &inbox.close_req {
-                shared.set_state(WS_STATE_CLOSING);
-                if ws.can_write() {
+                self.shared.set_state(WS_STATE_CLOSING);
+                if self.ws.can_write() {
                     let frame =
                         CloseFrame { code: CloseCode::from(*code), reason: reason.as_str().into() };
-                    match ws.close(Some(frame)) {
+                    match self.ws.close(Some(frame)) {
                         Err(e) if !would_block(&e) => {
-                            return fail(&mut ws, shared, ConnError::from_ws(e))
+                            return Some(self.fail(ConnError::from_ws(e)))
                         }
                         _ => {}
                     }
                 }
-                close_sent = true;
-                deadline.get_or_insert(Instant::now() + config.close_timeout);
+                self.close_sent = true;
+                self.deadline.get_or_insert(Instant::now() + self.config.close_timeout);
             }
         }
-
-        match ws.flush() {
+        match self.ws.flush() {
             Ok(()) => {
-                blocked = false;
-                if unflushed.0 > 0 {
-                    shared.buffered_messages.fetch_sub(unflushed.0, Ordering::SeqCst);
-                    shared.buffered_bytes.fetch_sub(unflushed.1, Ordering::SeqCst);
-                    unflushed = (0, 0);
+                self.blocked = false;
+                let (n, bytes) = std::mem::take(&mut self.unflushed);
+                if n > 0 {
+                    self.shared.buffered_messages.fetch_sub(n, Ordering::SeqCst);
+                    self.shared.buffered_bytes.fetch_sub(bytes, Ordering::SeqCst);
+                    self.shared.stats.messages_sent.fetch_add(n, Ordering::Relaxed);
+                    self.shared.stats.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
                 }
             }
-            Err(e) if would_block(&e) => blocked = true,
-            Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => return ended(peer_close),
-            Err(e) => return fail(&mut ws, shared, ConnError::from_ws(e)),
+            Err(e) if would_block(&e) => self.blocked = true,
+            Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
+                let pc = self.peer_close.take();
+                return Some(self.ended(pc));
+            }
+            Err(e) => return Some(self.fail(ConnError::from_ws(e))),
         }
-        if peer_close.is_some() && !blocked {
-            return ended(peer_close);
+        if self.peer_close.is_some() && !self.blocked {
+            let pc = self.peer_close.take();
+            return Some(self.ended(pc));
         }
+        None
+    }
 
+    /// Read until the socket would block (or a batch is done: `more`).
+    fn read(&mut self) -> (bool, Option<SessionEnd>) {
+        let stats = &self.shared.stats;
         let mut more = true;
         for _ in 0..READ_BATCH {
-            match ws.read() {
+            let msg = self.ws.read();
+            let now = Instant::now();
+            match msg {
                 Ok(Message::Text(t)) => {
-                    shared.emit(Event::Message { data: t.into(), binary: false })
+                    stats.messages_received.fetch_add(1, Ordering::Relaxed);
+                    stats.bytes_received.fetch_add(t.len() as u64, Ordering::Relaxed);
+                    self.shared.emit(Event::Message { data: t.into(), binary: false })
                 }
-                Ok(Message::Binary(b)) => shared.emit(Event::Message { data: b, binary: true }),
+                Ok(Message::Binary(b)) => {
+                    stats.messages_received.fetch_add(1, Ordering::Relaxed);
+                    stats.bytes_received.fetch_add(b.len() as u64, Ordering::Relaxed);
+                    self.shared.emit(Event::Message { data: b, binary: true })
+                }
+                Ok(Message::Pong(p)) => {
+                    if let Some(rtt) = self.heartbeat.handle_pong(&p, now) {
+                        let us = rtt.as_micros() as u64;
+                        stats.last_rtt_us.store(us, Ordering::Relaxed);
+                        self.shared.emit(Event::Pong { rtt_us: us });
+                    }
+                }
                 Ok(Message::Close(frame)) => {
                     // A close from the peer, or its answer to ours. tungstenite
-                    // queues the echo; it goes out with the next flush.
-                    let (code, reason) = frame
+                    // queues the echo; once it is out, both close frames are
+                    // exchanged and the client may drop TCP (RFC 6455, 7.1.1).
+                    let pc = frame
                         .map_or((1005, String::new()), |f| (f.code.into(), f.reason.to_string()));
-                    peer_close = Some((code, reason));
-                    shared.set_state(WS_STATE_CLOSING);
-                    // Both close frames are exchanged once the echo is out;
-                    // then the client may drop TCP (RFC 6455, 7.1.1).
-                    match ws.flush() {
-                        Err(e) if would_block(&e) => blocked = true,
-                        _ => return ended(peer_close),
+                    self.shared.set_state(WS_STATE_CLOSING);
+                    match self.ws.flush() {
+                        Err(e) if would_block(&e) => self.blocked = true,
+                        _ => return (false, Some(self.ended(Some(pc)))),
                     }
-                    deadline.get_or_insert(Instant::now() + config.close_timeout);
+                    self.peer_close = Some(pc);
+                    self.deadline.get_or_insert(now + self.config.close_timeout);
                     more = false;
                     break;
                 }
@@ -127,48 +245,82 @@ pub fn run(
                     break;
                 }
                 Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
-                    return ended(peer_close)
+                    let pc = self.peer_close.take();
+                    return (false, Some(self.ended(pc)));
                 }
-                Err(e) => return fail(&mut ws, shared, ConnError::from_ws(e)),
+                Err(e) => return (false, Some(self.fail(ConnError::from_ws(e)))),
             }
         }
-
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return match peer_close {
-                Some(_) => ended(peer_close),
-                None => Closed::abnormal("the server did not answer the close handshake in time"),
-            };
+        let read = self.ws.get_ref().bytes_read;
+        if read != self.bytes_seen {
+            self.bytes_seen = read;
+            self.heartbeat.handle_received(Instant::now());
         }
+        (more, None)
+    }
 
-        // With messages left unread (TLS may hold decrypted bytes poll cannot
-        // see), only look at the pipe and come straight back.
-        let events = libc::POLLIN | if blocked { libc::POLLOUT } else { 0 };
-        // Messages still queued after a flush that completed: write them now.
-        let writable = !blocked && !inbox.outbox.is_empty() && ws.can_write();
-        let until = if more || writable { Some(Instant::now()) } else { deadline };
-        if let Err(e) = wait(fd, events, shared.waker.fd(), until) {
-            return fail(&mut ws, shared, ConnError::from_io("poll failed", &e));
+    /// Send a ping when one is due; fail when the peer stayed silent.
+    fn tick_heartbeat(&mut self, now: Instant) -> Option<SessionEnd> {
+        if self.close_sent || self.peer_close.is_some() {
+            return None;
         }
-    }
-}
-
-/// The connection ended after (or without) the peer's close frame.
-fn ended(peer_close: Option<(u16, String)>) -> Closed {
-    match peer_close {
-        Some((code, reason)) => Closed { code, reason, clean: true },
-        None => Closed::abnormal(""),
-    }
-}
-
-/// Fail the connection: send the close code the error calls for, report the
-/// error, and drop the socket.
-fn fail(ws: &mut WebSocket<Stream>, shared: &Shared, err: ConnError) -> Closed {
-    if let Some(code) = err.close_code {
-        if ws.can_write() {
-            let _ = ws.close(Some(CloseFrame { code: CloseCode::from(code), reason: "".into() }));
-            let _ = ws.flush();
+        match self.heartbeat.handle_timeout(now)? {
+            Action::Ping(seq) => {
+                let ping = match &self.config.ping_payload {
+                    Some(text) => Message::text(text.as_str()),
+                    None => Message::Ping(Heartbeat::payload(seq).to_vec().into()),
+                };
+                match self.ws.write(ping).and_then(|()| self.ws.flush()) {
+                    Err(e) if would_block(&e) => self.blocked = true,
+                    Err(e) => return Some(self.fail(ConnError::from_ws(e))),
+                    Ok(()) => {}
+                }
+                None
+            }
+            Action::PeerDead => Some(self.fail(ConnError::new(
+                ws_error_kind::WS_ERROR_HEARTBEAT_TIMEOUT,
+                format!(
+                    "no reply from the server within {} ms after a ping",
+                    self.config.pong_timeout.as_millis()
+                ),
+            ))),
         }
     }
-    shared.emit(Event::error(&err));
-    Closed::abnormal("")
+
+    /// The connection ended after (or without) the peer's close frame.
+    fn ended(&self, peer_close: Option<(u16, String)>) -> SessionEnd {
+        match peer_close {
+            Some((code, reason)) => SessionEnd {
+                ending: if self.close_sent { Ending::UserClose } else { Ending::ServerClose(code) },
+                closed: Closed { code, reason, clean: true },
+                error: None,
+            },
+            None if self.close_sent => {
+                SessionEnd { closed: Closed::abnormal(""), ending: Ending::UserClose, error: None }
+            }
+            None => SessionEnd {
+                closed: Closed::abnormal(""),
+                ending: Ending::Failure,
+                error: Some(ConnError::new(
+                    ws_error_kind::WS_ERROR_NETWORK,
+                    "connection lost: the peer closed TCP without a close handshake",
+                )),
+            },
+        }
+    }
+
+    /// Fail the connection: send the close code the error calls for, and
+    /// drop the socket. The worker reports the error.
+    fn fail(&mut self, err: ConnError) -> SessionEnd {
+        if let Some(code) = err.close_code {
+            if self.ws.can_write() {
+                let _ = self
+                    .ws
+                    .close(Some(CloseFrame { code: CloseCode::from(code), reason: "".into() }));
+                let _ = self.ws.flush();
+            }
+        }
+        let ending = if self.close_sent { Ending::UserClose } else { Ending::Failure };
+        SessionEnd { closed: Closed::abnormal(""), ending, error: Some(err) }
+    }
 }

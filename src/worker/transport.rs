@@ -20,44 +20,55 @@ use tungstenite::{
     protocol::{WebSocket, WebSocketConfig},
 };
 
-/// A TCP stream, plain or TLS.
-pub enum Stream {
-    /// `ws://`
+/// A TCP stream, plain or TLS, that counts the bytes it reads: any byte from
+/// the peer is proof of life for the heartbeat, even in the middle of a frame.
+pub struct Stream {
+    inner: Inner,
+    /// Bytes read so far.
+    pub bytes_read: u64,
+}
+
+enum Inner {
     Plain(TcpStream),
-    /// `wss://`
     Tls(Box<native_tls::TlsStream<TcpStream>>),
 }
 
 impl Stream {
+    fn new(inner: Inner) -> Stream {
+        Stream { inner, bytes_read: 0 }
+    }
+
     /// The socket's fd, for `poll(2)`.
     pub fn fd(&self) -> RawFd {
-        match self {
-            Stream::Plain(s) => s.as_raw_fd(),
-            Stream::Tls(s) => s.get_ref().as_raw_fd(),
+        match &self.inner {
+            Inner::Plain(s) => s.as_raw_fd(),
+            Inner::Tls(s) => s.get_ref().as_raw_fd(),
         }
     }
 }
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
-        }
+        let n = match &mut self.inner {
+            Inner::Plain(s) => s.read(buf),
+            Inner::Tls(s) => s.read(buf),
+        }?;
+        self.bytes_read += n as u64;
+        Ok(n)
     }
 }
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
+        match &mut self.inner {
+            Inner::Plain(s) => s.write(buf),
+            Inner::Tls(s) => s.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
+        match &mut self.inner {
+            Inner::Plain(s) => s.flush(),
+            Inner::Tls(s) => s.flush(),
         }
     }
 }
@@ -198,13 +209,13 @@ pub fn connect(
     let _ = tcp.set_nodelay(true);
 
     let stream = match &config.connector {
-        None => Stream::Plain(tcp),
+        None => Stream::new(Inner::Plain(tcp)),
         Some(connector) => {
             let fd = tcp.as_raw_fd();
             let mut attempt = connector.connect(&target.host, tcp);
             loop {
                 match attempt {
-                    Ok(s) => break Stream::Tls(Box::new(s)),
+                    Ok(s) => break Stream::new(Inner::Tls(Box::new(s))),
                     Err(native_tls::HandshakeError::Failure(e)) => {
                         return Err(ConnError::new(
                             WS_ERROR_TLS,

@@ -26,7 +26,15 @@ int main(int argc, char **argv) {
     int sent = 0, received = 0, COUNT = argc > 2 ? atoi(argv[2]) : 10000;
     CHECK(argc >= 2 && COUNT > 0 && buf && expect);
 
-    EXPECT(ws_create(argv[1], &h), WS_OK);
+    {
+        /* Reconnect off: the server's close (4002, not a final code) ends it. */
+        ws_config cfg;
+        EXPECT(ws_config_new(&cfg), WS_OK);
+        EXPECT(ws_config_set_url(cfg, argv[1]), WS_OK);
+        EXPECT(ws_config_set_reconnect(cfg, false), WS_OK);
+        EXPECT(ws_create_with_config(cfg, &h), WS_OK);
+        EXPECT(ws_config_free(cfg), WS_OK);
+    }
     next_event(h, &ev);
     CHECK(ev.type == WS_EVENT_OPEN);
     ws_event_free(&ev);

@@ -224,6 +224,11 @@ pub fn create(url: &str) -> ws_handle {
     h
 }
 
+/// Create a handle that does not reconnect (browser-like).
+pub fn create_once(url: &str) -> ws_handle {
+    create_with(url, |cfg| ok(ws_config_set_reconnect(cfg, false)))
+}
+
 pub fn send(h: ws_handle, data: &[u8], binary: bool) -> ws_status {
     unsafe { ws_send(h, data.as_ptr(), data.len(), binary) }
 }
