@@ -53,17 +53,6 @@ fn subprotocol_negotiated_and_headers_seen_by_server() {
     ok(ws_free(h));
 }
 
-fn rejecting_server(status: u16) -> Server {
-    serve(move |stream| {
-        let cb = move |_: &Request, _: Response| -> Result<Response, ErrorResponse> {
-            let mut resp = ErrorResponse::new(Some("go away".into()));
-            *resp.status_mut() = tungstenite::http::StatusCode::from_u16(status).unwrap();
-            Err(resp)
-        };
-        let _ = tungstenite::accept_hdr(stream, cb);
-    })
-}
-
 #[test]
 fn handshake_rejected_with_403_reports_the_status() {
     let server = rejecting_server(403);

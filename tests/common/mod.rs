@@ -1,6 +1,8 @@
 //! Shared test helpers: in-process tungstenite servers on 127.0.0.1:0 and a
 //! Rust-owned copy of events read through the C API.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::result_large_err)]
+
+pub mod proxy;
 
 use std::{
     ffi::{CStr, CString},
@@ -222,6 +224,35 @@ pub fn create(url: &str) -> ws_handle {
     let mut h = 0;
     unsafe { ok(ws_create(cs(url).as_ptr(), &mut h)) };
     h
+}
+
+/// Events until one matches `pred` (returned last), within `ms`.
+pub fn until(h: ws_handle, ms: u64, pred: impl Fn(&Ev) -> bool) -> Vec<Ev> {
+    let deadline = Instant::now() + Duration::from_millis(ms);
+    let mut all = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now()).as_millis() as i32;
+        let e = try_next(h, left.max(1))
+            .unwrap_or_else(|st| panic!("no matching event within {ms} ms ({st:?}); got {all:?}"));
+        let done = pred(&e);
+        all.push(e);
+        if done {
+            return all;
+        }
+    }
+}
+
+/// A server that answers the upgrade with `status` and a reason.
+pub fn rejecting_server(status: u16) -> Server {
+    use tungstenite::handshake::server::{ErrorResponse, Request, Response};
+    serve(move |stream| {
+        let cb = move |_: &Request, _: Response| -> Result<Response, ErrorResponse> {
+            let mut resp = ErrorResponse::new(Some("go away".into()));
+            *resp.status_mut() = tungstenite::http::StatusCode::from_u16(status).unwrap();
+            Err(resp)
+        };
+        let _ = tungstenite::accept_hdr(stream, cb);
+    })
 }
 
 /// Create a handle that does not reconnect (browser-like).

@@ -1,0 +1,137 @@
+//! Heartbeat through the fault proxy: a black-holed peer is detected within
+//! the pong timeout and reconnect takes over; a big message trickling in
+//! while pings go unanswered never trips the timeout; pongs carry the RTT;
+//! the application-payload mode sends text pings.
+mod common;
+use common::{proxy::*, *};
+use std::{
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+use tungstenite::Message;
+use wsclient::*;
+
+fn heartbeat_client(url: &str, interval: u32, timeout: u32) -> ws_handle {
+    create_with(url, |cfg| {
+        ok(ws_config_set_ping_interval_ms(cfg, interval));
+        ok(ws_config_set_pong_timeout_ms(cfg, timeout));
+        ok(ws_config_set_initial_delay_ms(cfg, 100));
+        ok(ws_config_set_connect_timeout_ms(cfg, 1000));
+        ok(ws_config_set_random_seed(cfg, 1));
+    })
+}
+
+#[test]
+fn black_holed_peer_is_detected_then_reconnect_takes_over() {
+    let server = echo_server();
+    let proxy = Proxy::start(server.port);
+    let h = heartbeat_client(&proxy.url(), 200, 200);
+    expect_open(h);
+    // Pongs come back with a round-trip time.
+    let evs = until(h, 2000, |e| matches!(e, Ev::Pong { .. }));
+    assert!(matches!(evs.last(), Some(Ev::Pong { rtt_us }) if *rtt_us > 0));
+
+    let start = Instant::now();
+    proxy.set(Mode::BlackHole);
+    let evs = until(h, 3000, |e| matches!(e, Ev::Error { .. }));
+    let took = start.elapsed();
+    match evs.last().unwrap() {
+        Ev::Error { kind: ws_error_kind::WS_ERROR_HEARTBEAT_TIMEOUT, .. } => {}
+        other => panic!("{other:?}"),
+    }
+    // The last ping may have left just before the black hole, so allow a few
+    // ms under the 200 ms timeout; the window is 200..600 ms.
+    assert!(
+        took >= Duration::from_millis(190) && took <= Duration::from_millis(600),
+        "detected after {took:?}"
+    );
+    assert!(matches!(
+        next(h, 2000),
+        Ev::Reconnecting { attempt: 1, kind: ws_error_kind::WS_ERROR_HEARTBEAT_TIMEOUT, .. }
+    ));
+    let mut state = ws_ready_state::WS_STATE_OPEN;
+    ok(unsafe { ws_state(h, &mut state) });
+    assert_eq!(state, ws_ready_state::WS_STATE_RECONNECTING);
+
+    proxy.set(Mode::Pass);
+    until(h, 5000, |e| matches!(e, Ev::Open { reconnect: true, .. }));
+    ok(send(h, b"back", false));
+    until(h, 2000, |e| *e == Ev::Message { data: b"back".to_vec(), binary: false });
+    let mut stats = ws_stats::default();
+    ok(unsafe { ws_get_stats(h, &mut stats) });
+    assert_eq!(stats.reconnects, 1);
+    assert!(stats.last_rtt_us > 0);
+    assert_eq!(stats.attempt, 0);
+    ok(ws_free(h));
+}
+
+#[test]
+fn a_big_message_trickling_in_does_not_trip_the_timeout() {
+    let server = echo_server();
+    let proxy = Proxy::start(server.port);
+    let h = heartbeat_client(&proxy.url(), 200, 200);
+    expect_open(h);
+    // 5 MiB at 2 MiB/s: about 2.5 s, during which the server cannot answer
+    // pings (it is busy writing the echo) and no whole frame arrives.
+    proxy.set(Mode::Throttle(2 << 20));
+    let big = vec![42u8; 5 << 20];
+    let start = Instant::now();
+    ok(send(h, &big, true));
+    let evs = until(h, 15000, |e| matches!(e, Ev::Message { .. } | Ev::Error { .. }));
+    assert!(
+        start.elapsed() > Duration::from_millis(1500),
+        "the link really was slow: {:?}",
+        start.elapsed()
+    );
+    match evs.last().unwrap() {
+        Ev::Message { data, binary: true } => assert_eq!(data.len(), big.len()),
+        other => panic!("expected the message, got {other:?}"),
+    }
+    assert!(
+        !evs.iter().any(|e| matches!(e, Ev::Error { .. } | Ev::Reconnecting { .. })),
+        "{evs:?}"
+    );
+    ok(ws_free(h));
+}
+
+#[test]
+fn application_payload_pings_are_text_messages() {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let server = serve(move |stream| {
+        let tx = tx.lock().unwrap().clone();
+        let mut ws = tungstenite::accept(stream).unwrap();
+        while let Ok(m) = ws.read() {
+            if let Message::Text(t) = &m {
+                let _ = tx.send(t.to_string());
+                let _ = ws.send(Message::text("{\"op\":\"pong\"}"));
+            }
+        }
+    });
+    let h = create_with(&server.url(), |cfg| unsafe {
+        ok(ws_config_set_ping_interval_ms(cfg, 100));
+        ok(ws_config_set_ping_payload(cfg, cs("{\"op\":\"ping\"}").as_ptr()));
+    });
+    expect_open(h);
+    for _ in 0..3 {
+        assert_eq!(rx.recv_timeout(Duration::from_secs(2)).unwrap(), "{\"op\":\"ping\"}");
+    }
+    ok(ws_free(h));
+}
+
+#[test]
+fn heartbeat_off_sends_no_pings() {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let server = serve(move |stream| {
+        let tx = tx.lock().unwrap().clone();
+        let mut ws = tungstenite::accept(stream).unwrap();
+        while let Ok(m) = ws.read() {
+            let _ = tx.send(m.is_ping());
+        }
+    });
+    let h = create_with(&server.url(), |cfg| ok(ws_config_set_ping_interval_ms(cfg, 0)));
+    expect_open(h);
+    assert!(rx.recv_timeout(Duration::from_millis(500)).is_err(), "nothing was sent");
+    ok(ws_free(h));
+}
