@@ -26,13 +26,16 @@ deps:
 	  echo "no apt: make sure these are installed: $(APT_PACKAGES)"; \
 	fi
 
-## Release build of the library (cdylib, staticlib, rlib), the echo server and the C example.
+## Release build of the library (cdylib, staticlib, rlib), the echo server and the C examples.
 build: deps
 	$(CARGO) build --release --locked --lib --examples
-	$(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -Iinclude examples/c/echo.c \
-	  -L$(RELEASE) -lwsclient -Wl,-rpath,$(abspath $(RELEASE)) -o $(RELEASE)/echo-c
+	for ex in echo reconnect; do \
+	  $(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -Iinclude examples/c/$$ex.c \
+	    -L$(RELEASE) -lwsclient -Wl,-rpath,$(abspath $(RELEASE)) -o $(RELEASE)/$$ex-c || exit 1; \
+	done
 
-## Build everything, start the bundled echo server, run the C example against it.
+## Build everything, start the bundled echo server, run the C examples against it
+## (the second one while the server is stopped and started again).
 demo: build
 	RELEASE=$(RELEASE) bash examples/demo.sh
 

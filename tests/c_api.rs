@@ -4,7 +4,7 @@
 //! server; then they pass again under valgrind memcheck with no errors and
 //! no leaks. The header also compiles as C++.
 mod common;
-use common::*;
+use common::{proxy::*, *};
 use std::{
     path::{Path, PathBuf},
     process::Command,
@@ -132,6 +132,45 @@ fn c_programs_are_clean_under_valgrind() {
         .arg(server.url())
         .args(args(extra));
         run(cmd, &format!("{name} under valgrind"));
+    }
+}
+
+/// examples/c/reconnect.c through the fault proxy: the server goes away for
+/// a second; the example must see a reconnect and get back every message it
+/// sent while disconnected (plain, then under valgrind).
+#[test]
+fn reconnect_example_survives_an_outage() {
+    let server = echo_server();
+    let bin = compile("examples/c/reconnect.c", "reconnect", false);
+    let valgrind = std::env::var_os("WSCLIENT_SKIP_VALGRIND").is_none();
+    for under_valgrind in [false, true] {
+        if under_valgrind && !valgrind {
+            continue;
+        }
+        let proxy = Proxy::start(server.port);
+        let mut cmd = if under_valgrind {
+            let mut c = Command::new("valgrind");
+            c.args(["--quiet", "--error-exitcode=99", "--leak-check=full"])
+                .args([
+                    "--show-leak-kinds=definite,indirect",
+                    "--errors-for-leak-kinds=definite,indirect",
+                ])
+                .arg(&bin);
+            c
+        } else {
+            Command::new(&bin)
+        };
+        cmd.arg(proxy.url()).arg("4");
+        let outage = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1550));
+            proxy.set(Mode::Refuse);
+            proxy.cut();
+            std::thread::sleep(std::time::Duration::from_millis(1000));
+            proxy.set(Mode::Pass);
+            proxy
+        });
+        run(cmd, if under_valgrind { "reconnect under valgrind" } else { "reconnect" });
+        drop(outage.join().unwrap());
     }
 }
 

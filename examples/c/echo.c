@@ -55,6 +55,7 @@ int main(int argc, char **argv) {
     const uint8_t blob[4] = {0xde, 0xad, 0xbe, 0xef};
     int got = 0, ok = 1;
 
+    setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a pipe */
     printf("wsclient %s, connecting to %s\n", ws_version(), url);
     if ((st = ws_create(url, &h)) != WS_OK)
         return fail("ws_create", st);

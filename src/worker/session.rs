@@ -92,11 +92,14 @@ impl Session<'_> {
         let fd = self.ws.get_ref().fd();
         loop {
             inbox.drain(self.shared);
-            if let Some(end) = self.write(inbox) {
-                return end;
-            }
+            // Read first: a peer that has gone (FIN or RST already here) is
+            // noticed before more messages are written into a dead socket,
+            // so they stay queued for the next connection.
             let (more, end) = self.read();
             if let Some(end) = end {
+                return end;
+            }
+            if let Some(end) = self.write(inbox) {
                 return end;
             }
             let now = Instant::now();
