@@ -184,3 +184,22 @@ fn close_without_code_is_reported_as_1005() {
     assert_eq!(op, 0x8, "the close is echoed");
     ok(ws_free(h));
 }
+
+#[test]
+fn close_handshake_waits_a_bounded_time() {
+    // The server reads our close frame and never answers.
+    let (server, frames) = raw_server(Vec::new());
+    let h = create_with(&server.url(), |cfg| {
+        ok(ws_config_set_reconnect(cfg, false));
+        ok(ws_config_set_close_timeout_ms(cfg, 300));
+    });
+    expect_open(h);
+    let start = std::time::Instant::now();
+    ok(close(h, 1000));
+    assert!(matches!(next(h, 5000), Ev::Close { code: 1006, clean: false, .. }));
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(2000), "{took:?}");
+    let (_, op, payload) = frames.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!((op, &payload[..2]), (0x8, &1000u16.to_be_bytes()[..]));
+    ok(ws_free(h));
+}

@@ -90,6 +90,10 @@ pub fn run(shared: Arc<Shared>, rx: Receiver<Command>, config: Config) {
 
 /// Connect, run the session, and reconnect with backoff until the end.
 fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
+    #[cfg(test)]
+    if tests::PANIC.swap(false, Ordering::SeqCst) {
+        panic!("forced by a test");
+    }
     let mut config = initial.clone();
     let mut backoff = Backoff::new(config.backoff.clone(), config.seed.unwrap_or_else(seed));
     let mut opened_before = false;
@@ -229,4 +233,39 @@ fn finish(shared: &Shared, inbox: &mut Inbox, closed: Closed) {
         unsent_messages: shared.buffered_messages.load(Ordering::SeqCst),
         unsent_bytes: shared.buffered_bytes.load(Ordering::SeqCst),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{client::Client, config::Config, error::ws_error_kind, event::Event};
+    use std::{
+        sync::atomic::{AtomicBool, Ordering},
+        time::Duration,
+    };
+
+    pub static PANIC: AtomicBool = AtomicBool::new(false);
+
+    #[test]
+    fn a_panic_on_the_worker_becomes_an_error_and_a_close() {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let mut config = Config::default();
+        config.set_url("ws://127.0.0.1:1/").unwrap();
+        let client = Client::new(config).unwrap();
+        PANIC.store(true, Ordering::SeqCst);
+        client.start(1).unwrap();
+        let first = client.poll(Some(Duration::from_secs(5))).unwrap();
+        std::panic::set_hook(prev);
+        match first {
+            Event::Error { kind: ws_error_kind::WS_ERROR_INTERNAL, message, .. } => {
+                assert!(message.to_str().unwrap().contains("forced by a test"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            client.poll(Some(Duration::from_secs(5))).unwrap(),
+            Event::Close { code: 1006, .. }
+        ));
+        client.free();
+    }
 }

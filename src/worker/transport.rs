@@ -285,6 +285,21 @@ fn tcp_connect(addr: SocketAddr, waiter: &mut Waiter<'_>) -> Result<TcpStream, C
     let stream = unsafe { TcpStream::from_raw_fd(fd) };
     // SAFETY: fcntl on our own fd.
     unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    // A write to a reset socket must not raise SIGPIPE in the host program.
+    // Linux: std's TcpStream writes with MSG_NOSIGNAL. macOS has no such
+    // flag, so the socket gets SO_NOSIGPIPE.
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    // SAFETY: setsockopt on our own socket with a valid int.
+    unsafe {
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_NOSIGPIPE,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
     stream.set_nonblocking(true).map_err(fail)?;
 
     let (storage, len) = sockaddr(&addr);
