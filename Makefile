@@ -9,7 +9,10 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # valgrind for the memory checks of the C tests.
 APT_PACKAGES := gcc g++ make pkg-config libssl-dev valgrind
 
-.PHONY: all build demo test deps lint clean
+VENV    := .venv
+PYTHON  := $(VENV)/bin/python
+
+.PHONY: all build demo test test-rust test-python python deps lint clean
 
 all: build
 
@@ -25,6 +28,8 @@ deps:
 	else \
 	  echo "no apt: make sure these are installed: $(APT_PACKAGES)"; \
 	fi
+	@python3 -c "import venv, ensurepip" 2>/dev/null || { \
+	  echo "installing python3-venv"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv python3-pip; }
 
 ## Release build of the library (cdylib, staticlib, rlib), the echo server and the C examples.
 build: deps
@@ -34,15 +39,28 @@ build: deps
 	    -L$(RELEASE) -lwsclient -Wl,-rpath,$(abspath $(RELEASE)) -o $(RELEASE)/$$ex-c || exit 1; \
 	done
 
-## Build everything, start the bundled echo server, run the C examples against it
-## (the second one while the server is stopped and started again).
-demo: build
-	RELEASE=$(RELEASE) bash examples/demo.sh
+## A venv with the Python package (built and bundled by pip) and the test tools.
+python: build
+	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -r bindings/python/requirements-test.txt
+	$(PYTHON) -m pip install -q --force-reinstall --no-deps bindings/python
 
-## Every test: format, lint, Rust unit and integration tests, C tests (also under valgrind).
-test: deps lint
+## Build everything, start the bundled echo server, run the C and Python examples against
+## it (the reconnecting ones while the server is stopped and started again).
+demo: build python
+	RELEASE=$(RELEASE) PYTHON=$(PYTHON) bash examples/demo.sh
+
+## Every test: format, lint, Rust unit and integration tests, C tests (also under valgrind), Python.
+test: deps lint test-rust test-python
+
+test-rust:
 	$(CARGO) build --locked --lib    # cargo test alone builds only the rlib; the C tests link the .so and .a
 	$(CARGO) test --locked
+
+# From the tests folder, so the installed package is what gets imported.
+test-python: python
+	cd bindings/python && ../../$(VENV)/bin/pytest -q tests
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -4,10 +4,13 @@
 #  2. run examples/c/reconnect.c, which keeps sending, while the demo stops
 #     the echo server and starts it again on the same port: the output shows
 #     the error, the reconnect attempts, the second open, and the messages
-#     sent during the outage arriving.
+#     sent during the outage arriving;
+#  3. the same in Python: examples/python/echo.py, then examples/python/ticker.py
+#     (subscribes on every open) across another restart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 release=${RELEASE:-target/release}
+python=${PYTHON:-.venv/bin/python}
 
 log=$(mktemp)
 server=
@@ -43,17 +46,31 @@ echo
 echo "demo: 2. examples/c/reconnect.c, while the server stops and comes back"
 "$release/reconnect-c" "$url" 5 &
 client=$!
-sleep 1.55 # between two sends (a message in flight at the cut may be lost)
-echo "demo: --- stopping the echo server ---"
-kill "$server"
-wait "$server" 2>/dev/null || true
-server=
-sleep 2
-echo "demo: --- starting the echo server again on ${url##*:} ---"
-start_server "${url##*:}"
+outage() { # stop the server after $1 s, start it again on its port 2 s later
+    sleep "$1"
+    echo "demo: --- stopping the echo server ---"
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+    server=
+    sleep 2
+    echo "demo: --- starting the echo server again on ${url##*:} ---"
+    start_server "${url##*:}"
+}
+outage 1.55 # between two sends (a message in flight at the cut may be lost)
 status=0
 wait "$client" || status=$?
 client=
 [ "$status" = 0 ] || { echo "demo: reconnect example failed" >&2; exit 1; }
+
+echo
+echo "demo: 3. examples/python/echo.py"
+"$python" examples/python/echo.py "$url"
+echo
+echo "demo: 4. examples/python/ticker.py, across another restart"
+"$python" examples/python/ticker.py "$url" 4.5 &
+client=$!
+outage 1.1
+wait "$client"
+client=
 echo
 echo "demo: done"

@@ -2,15 +2,17 @@
 //!
 //! Listens on 127.0.0.1 (any free port unless `--port N`), prints its URL
 //! (`ws://127.0.0.1:PORT`) as the first line of stdout, and echoes every text
-//! and binary message back, one thread per connection. A text message
-//! `!close CODE REASON` makes it close that connection with CODE and REASON.
+//! and binary message back, one thread per connection. Two text commands:
+//! `!close CODE REASON` closes that connection with CODE and REASON, and
+//! `!ticker MS` starts a feed on it: a text `tick N` every MS milliseconds.
 //!
 //! Run: `cargo run --example echo_server -- --port 9001`
 
 use std::{
-    io::Write,
+    io::{ErrorKind, Write},
     net::{TcpListener, TcpStream},
     thread,
+    time::{Duration, Instant},
 };
 use tungstenite::{
     protocol::{frame::coding::CloseCode, CloseFrame, WebSocketConfig},
@@ -45,7 +47,21 @@ fn serve(stream: TcpStream) {
     let config =
         WebSocketConfig::default().max_message_size(Some(64 << 20)).max_frame_size(Some(64 << 20));
     let Ok(mut ws) = tungstenite::accept_with_config(stream, Some(config)) else { return };
+    // The feed of `!ticker MS`: its period, next deadline and counter.
+    let mut ticker: Option<(Duration, Instant, u64)> = None;
     loop {
+        if let Some((period, next, n)) = &mut ticker {
+            let now = Instant::now();
+            if now >= *next {
+                if ws.send(Message::text(format!("tick {n}"))).is_err() {
+                    return;
+                }
+                *n += 1;
+                *next += *period;
+            }
+            let wait = next.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+            let _ = ws.get_ref().set_read_timeout(Some(wait));
+        }
         match ws.read() {
             Ok(Message::Text(t)) if t.starts_with("!close ") => {
                 let mut parts = t["!close ".len()..].splitn(2, ' ');
@@ -54,12 +70,18 @@ fn serve(stream: TcpStream) {
                 let _ = ws
                     .close(Some(CloseFrame { code: CloseCode::from(code), reason: reason.into() }));
             }
+            Ok(Message::Text(t)) if t.starts_with("!ticker") => {
+                let ms = t["!ticker".len()..].trim().parse().unwrap_or(500u64).max(1);
+                ticker = Some((Duration::from_millis(ms), Instant::now(), 0));
+            }
             Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
                 if ws.send(m).is_err() {
                     return;
                 }
             }
             Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(_) => return,
         }
     }

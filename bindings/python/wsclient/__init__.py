@@ -1,0 +1,76 @@
+"""wsclient: a WebSocket client that stays connected.
+
+Heartbeat with dead-peer detection, reconnect with backoff, and no lost
+messages, as a thin ctypes layer over the wsclient C library::
+
+    import wsclient
+
+    with wsclient.connect("ws://127.0.0.1:9001") as ws:
+        ws.send("hello")
+        print(ws.recv())
+
+``wsclient.aio`` has the asyncio version.
+"""
+
+from ._client import Data, Message, State, Stats, WebSocket, connect
+from ._errors import (
+    ConnectError,
+    ConnectionClosed,
+    ConnectionRefused,
+    ConnectTimeout,
+    DNSError,
+    FileError,
+    HandshakeError,
+    HeartbeatTimeout,
+    InternalError,
+    InvalidArgument,
+    InvalidHandle,
+    InvalidState,
+    InvalidURL,
+    InvalidUTF8,
+    MessageTooLarge,
+    NetworkError,
+    NotConnected,
+    ProtocolError,
+    QueueFull,
+    Timeout,
+    TLSError,
+    WebSocketError,
+)
+from ._native import lib as _lib
+
+#: Version of the C library in use.
+library_version: str = _lib.ws_version().decode()
+__version__ = "0.1.0"
+
+__all__ = [
+    "WebSocket",
+    "connect",
+    "State",
+    "Stats",
+    "Data",
+    "Message",
+    "library_version",
+    "WebSocketError",
+    "InvalidArgument",
+    "InvalidHandle",
+    "InvalidURL",
+    "InvalidUTF8",
+    "MessageTooLarge",
+    "ConnectionClosed",
+    "Timeout",
+    "QueueFull",
+    "InvalidState",
+    "FileError",
+    "NotConnected",
+    "InternalError",
+    "DNSError",
+    "ConnectionRefused",
+    "ConnectError",
+    "ConnectTimeout",
+    "TLSError",
+    "HandshakeError",
+    "ProtocolError",
+    "NetworkError",
+    "HeartbeatTimeout",
+]

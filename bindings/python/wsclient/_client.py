@@ -1,0 +1,505 @@
+"""The WebSocket class: options in, events out, over the C API."""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import enum
+import logging
+import queue
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
+
+from . import _errors as errors
+from . import _native as native
+
+__all__ = ["WebSocket", "State", "Stats", "connect"]
+
+log = logging.getLogger("wsclient")
+
+#: What ``send`` accepts.
+Data = Union[str, bytes, bytearray, memoryview]
+#: A received message: ``str`` for text, ``bytes`` for binary.
+Message = Union[str, bytes]
+
+
+class State(enum.IntEnum):
+    """Connection state (``WebSocket.state``); the first four match the browser's readyState."""
+
+    CONNECTING = 0
+    OPEN = 1
+    CLOSING = 2
+    CLOSED = 3
+    RECONNECTING = 4
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Counters of one connection (``WebSocket.stats``)."""
+
+    messages_sent: int
+    bytes_sent: int
+    messages_received: int
+    bytes_received: int
+    reconnects: int
+    #: The reconnect attempt under way or waited for; 0 while open.
+    attempt: int
+    #: Round-trip time of the last answered ping, in seconds (None before the first).
+    last_rtt: Optional[float]
+    #: When the connection last opened, as a Unix timestamp (None if never).
+    last_open: Optional[float]
+    queued_messages: int
+    queued_bytes: int
+
+
+def _check(status: int) -> None:
+    if status != 0:
+        raise errors.from_status(status, native.last_error_message())
+
+
+def _ms(name: str, seconds: float) -> int:
+    if seconds < 0:
+        raise errors.InvalidArgument(f"{name} must not be negative, got {seconds}")
+    return int(round(seconds * 1000))
+
+
+_CLOSED = object()  # end marker in the receive queue
+
+# Live connections by handle. Weak, so that a WebSocket nobody holds is
+# collected (and its __del__ frees the handle); the trampoline looks the
+# object up for each event.
+_live: "Dict[int, weakref.ReferenceType[WebSocket]]" = {}
+_live_lock = threading.Lock()
+
+
+@native.CALLBACK
+def _trampoline(event: Any, _user_data: Any) -> None:
+    # Runs on the connection's worker thread. Never let anything escape into C.
+    try:
+        ev = event.contents
+        ref = _live.get(ev.handle)
+        ws = ref() if ref is not None else None
+        if ws is not None:
+            ws._on_event(ev)
+    except BaseException:  # noqa: BLE001 - nothing may cross into C
+        log.exception("wsclient: error while delivering an event")
+
+
+@atexit.register
+def _free_all() -> None:
+    # At interpreter exit, release every handle while Python can still run
+    # callbacks: once ws_free returns, C never calls back again.
+    with _live_lock:
+        handles = list(_live)
+        _live.clear()
+    for h in handles:
+        native.lib.ws_free(h)
+
+
+Callback = Callable[..., Any]
+
+
+class WebSocket:
+    """A WebSocket connection that stays connected.
+
+    Creating one starts connecting at once, on the connection's own worker
+    thread, like the browser's ``new WebSocket(url)``. Bad URLs and options
+    raise here, never later.
+
+    Callbacks (constructor arguments or attributes) run **on the connection's
+    worker thread**, one at a time, in order; keep them short. An exception
+    raised in one is logged (logger ``wsclient``) with its traceback and the
+    connection goes on:
+
+    - ``on_open(ws)``: open, first time or after a reconnect (``ws.stats.reconnects`` tells);
+    - ``on_message(ws, message)``: ``str`` for text, ``bytes`` for binary;
+    - ``on_error(ws, error)``: a ``WebSocketError`` subclass (``HandshakeError``, ``TLSError``, ...);
+    - ``on_reconnecting(ws, attempt, delay, error)``: before each wait for a reconnect (delay in s);
+    - ``on_pong(ws, rtt)``: a heartbeat ping was answered (rtt in s);
+    - ``on_close(ws, code, reason)``: closed for good; always the last call.
+
+    Without ``on_message``, messages wait for ``recv()`` or iteration.
+
+    Options have the C API's names and defaults, in seconds.
+    """
+
+    on_open: Optional[Callback] = None
+    on_message: Optional[Callback] = None
+    on_error: Optional[Callback] = None
+    on_close: Optional[Callback] = None
+    on_reconnecting: Optional[Callback] = None
+    on_pong: Optional[Callback] = None
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Optional[Union[Dict[str, str], Sequence[Tuple[str, str]]]] = None,
+        subprotocols: Optional[Sequence[str]] = None,
+        connect_timeout: float = 10.0,
+        close_timeout: float = 5.0,
+        ping_interval: float = 30.0,
+        pong_timeout: float = 5.0,
+        ping_payload: Optional[str] = None,
+        reconnect: bool = True,
+        initial_delay: float = 1.0,
+        max_delay: float = 30.0,
+        multiplier: float = 2.0,
+        jitter: float = 0.2,
+        max_attempts: int = 0,
+        min_uptime: float = 5.0,
+        final_close_codes: Optional[Sequence[int]] = None,
+        fatal_http_statuses: Optional[Sequence[int]] = None,
+        queue_limit: int = 100_000,
+        queue_limit_bytes: int = 256 << 20,
+        queue_while_disconnected: bool = True,
+        max_message_size: int = 64 << 20,
+        read_buffer_size: int = 128 << 10,
+        ca_file: Optional[str] = None,
+        client_cert: Optional[Tuple[str, str]] = None,
+        insecure: bool = False,
+        seed: Optional[int] = None,
+        on_open: Optional[Callback] = None,
+        on_message: Optional[Callback] = None,
+        on_error: Optional[Callback] = None,
+        on_close: Optional[Callback] = None,
+        on_reconnecting: Optional[Callback] = None,
+        on_pong: Optional[Callback] = None,
+    ) -> None:
+        self._handle = 0
+        self._url = url
+        self._queue: "queue.Queue[Any]" = queue.Queue()
+        self._opened = threading.Event()
+        self._closed = threading.Event()
+        self._protocol: Optional[str] = None
+        self._close_info: Tuple[Optional[int], str] = (None, "")
+        self._last_error: Optional[errors.WebSocketError] = None
+        self._worker: Optional[int] = None
+        self._final_stats: Optional[Stats] = None
+        self._lock = threading.Lock()
+        for name, cb in (
+            ("on_open", on_open),
+            ("on_message", on_message),
+            ("on_error", on_error),
+            ("on_close", on_close),
+            ("on_reconnecting", on_reconnecting),
+            ("on_pong", on_pong),
+        ):
+            if cb is not None:
+                setattr(self, name, cb)
+
+        lib = native.lib
+        cfg = ctypes.c_uint64(0)
+        _check(lib.ws_config_new(ctypes.byref(cfg)))
+        try:
+            c = cfg.value
+            _check(lib.ws_config_set_url(c, url.encode()))
+            items = headers.items() if isinstance(headers, dict) else (headers or [])
+            for name, value in items:
+                _check(lib.ws_config_add_header(c, name.encode(), value.encode()))
+            for p in subprotocols or []:
+                _check(lib.ws_config_add_subprotocol(c, p.encode()))
+            _check(lib.ws_config_set_connect_timeout_ms(c, _ms("connect_timeout", connect_timeout)))
+            _check(lib.ws_config_set_close_timeout_ms(c, _ms("close_timeout", close_timeout)))
+            _check(lib.ws_config_set_ping_interval_ms(c, _ms("ping_interval", ping_interval)))
+            _check(lib.ws_config_set_pong_timeout_ms(c, _ms("pong_timeout", pong_timeout)))
+            if ping_payload is not None:
+                _check(lib.ws_config_set_ping_payload(c, ping_payload.encode()))
+            _check(lib.ws_config_set_reconnect(c, bool(reconnect)))
+            _check(lib.ws_config_set_initial_delay_ms(c, _ms("initial_delay", initial_delay)))
+            _check(lib.ws_config_set_max_delay_ms(c, _ms("max_delay", max_delay)))
+            _check(lib.ws_config_set_backoff_multiplier(c, float(multiplier)))
+            _check(lib.ws_config_set_backoff_jitter(c, float(jitter)))
+            if max_attempts < 0:
+                raise errors.InvalidArgument(f"max_attempts must not be negative, got {max_attempts}")
+            _check(lib.ws_config_set_max_attempts(c, max_attempts))
+            _check(lib.ws_config_set_min_uptime_ms(c, _ms("min_uptime", min_uptime)))
+            if final_close_codes is not None:
+                arr = (ctypes.c_uint16 * len(final_close_codes))(*final_close_codes)
+                _check(lib.ws_config_set_final_close_codes(c, arr, len(final_close_codes)))
+            if fatal_http_statuses is not None:
+                arr = (ctypes.c_uint16 * len(fatal_http_statuses))(*fatal_http_statuses)
+                _check(lib.ws_config_set_fatal_http_statuses(c, arr, len(fatal_http_statuses)))
+            if queue_limit < 1 or queue_limit_bytes < 1:
+                raise errors.InvalidArgument("queue_limit and queue_limit_bytes must be at least 1")
+            _check(lib.ws_config_set_queue_limit(c, queue_limit, queue_limit_bytes))
+            _check(lib.ws_config_set_queue_while_disconnected(c, bool(queue_while_disconnected)))
+            if max_message_size < 1 or read_buffer_size < 1:
+                raise errors.InvalidArgument("max_message_size and read_buffer_size must be positive")
+            _check(lib.ws_config_set_max_message_size(c, max_message_size))
+            _check(lib.ws_config_set_read_buffer_size(c, read_buffer_size))
+            if ca_file is not None:
+                _check(lib.ws_config_set_ca_file(c, str(ca_file).encode()))
+            if client_cert is not None:
+                cert, key = client_cert
+                _check(lib.ws_config_set_client_cert(c, str(cert).encode(), str(key).encode()))
+            _check(lib.ws_config_set_insecure(c, bool(insecure)))
+            if seed is not None:
+                _check(lib.ws_config_set_random_seed(c, seed))
+            handle = ctypes.c_uint64(0)
+            _check(lib.ws_create_with_config(c, ctypes.byref(handle)))
+        finally:
+            lib.ws_config_free(cfg.value)
+        self._handle = handle.value
+        with _live_lock:
+            _live[self._handle] = weakref.ref(self)
+        # Events that happened since ws_create were kept; they arrive now.
+        _check(lib.ws_set_callback(self._handle, _trampoline, None))
+
+    # --- events (worker thread) ----------------------------------------------------------------
+
+    def _on_event(self, ev: native.Event) -> None:
+        self._worker = threading.get_ident()
+        t = ev.type
+        if t == native.EVENT_MESSAGE:
+            data = ctypes.string_at(ev.data, ev.len) if ev.len else b""
+            msg: Message = data if ev.is_binary else data.decode("utf-8")
+            if self.on_message is not None:
+                self._fire("on_message", msg)
+            else:
+                self._queue.put(msg)
+        elif t == native.EVENT_OPEN:
+            self._protocol = (ev.protocol or b"").decode() or None
+            self._opened.set()
+            self._fire("on_open")
+        elif t == native.EVENT_PONG:
+            self._fire("on_pong", ev.rtt_us / 1e6)
+        elif t == native.EVENT_ERROR:
+            err = errors.from_event(ev.error_kind, (ev.message or b"").decode("utf-8", "replace"), ev.http_status)
+            self._last_error = err
+            self._fire("on_error", err)
+        elif t == native.EVENT_RECONNECTING:
+            self._opened.clear()
+            err = errors.from_event(ev.error_kind, (ev.message or b"").decode("utf-8", "replace"))
+            self._fire("on_reconnecting", ev.attempt, ev.delay_ms / 1000, err)
+        elif t == native.EVENT_CLOSE:
+            self._close_info = (ev.code, (ev.reason or b"").decode("utf-8", "replace"))
+            self._opened.clear()
+            self._closed.set()
+            self._queue.put(_CLOSED)
+            self._fire("on_close", ev.code, self._close_info[1])
+
+    def _fire(self, name: str, *args: Any) -> None:
+        cb = getattr(self, name)
+        if cb is None:
+            return
+        try:
+            cb(self, *args)
+        except Exception:
+            log.exception("wsclient: exception in %s callback (the connection goes on)", name)
+
+    # --- calls ---------------------------------------------------------------------------------
+
+    def _live_handle(self) -> int:
+        if not self._handle:
+            code, reason = self._close_info
+            raise errors.ConnectionClosed("the connection was closed", code=code, reason=reason, status=-2)
+        return self._handle
+
+    def send(self, data: Data) -> None:
+        """Queue a message and return at once: ``str`` goes as text, anything
+        bytes-like as binary. Sent while connecting or reconnecting, it goes
+        out right after the next open, in order.
+
+        Raises ``QueueFull``, ``MessageTooLarge``, ``NotConnected`` (when
+        ``queue_while_disconnected=False``) or ``ConnectionClosed``.
+        """
+        if isinstance(data, str):
+            buf, binary = data.encode("utf-8"), False
+        elif isinstance(data, bytes):
+            buf, binary = data, True
+        elif isinstance(data, (bytearray, memoryview)):
+            buf, binary = bytes(data), True
+        else:
+            raise TypeError(f"send() takes str or a bytes-like object, not {type(data).__name__}")
+        status = native.lib.ws_send(self._live_handle(), buf, len(buf), binary)
+        if status == -6:  # WS_ERR_CLOSED
+            code, reason = self._close_info
+            raise errors.ConnectionClosed("the connection is closing or closed", code=code, reason=reason,
+                                          status=status)
+        _check(status)
+
+    def recv(self, timeout: Optional[float] = None) -> Message:
+        """The next message (``str`` or ``bytes``), waiting up to ``timeout``
+        seconds (None: for ever). Raises ``Timeout``, or ``ConnectionClosed``
+        once the connection has closed for good and every message was read.
+        Ctrl-C interrupts the wait promptly.
+        """
+        if self.on_message is not None:
+            raise errors.InvalidState("recv() is not available while on_message is set")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            slice_ = 0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic()))
+            try:
+                item = self._queue.get(timeout=slice_)
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise errors.Timeout(f"no message within {timeout} s") from None
+                continue
+            if item is _CLOSED:
+                self._queue.put(_CLOSED)  # every later recv() sees it too
+                code, reason = self._close_info
+                raise errors.ConnectionClosed(f"connection closed ({code} {reason})".strip(), code=code,
+                                              reason=reason)
+            return item  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[Message]:
+        """Messages until the connection closes for good."""
+        while True:
+            try:
+                yield self.recv()
+            except errors.ConnectionClosed:
+                return
+
+    def wait_open(self, timeout: Optional[float] = None) -> "WebSocket":
+        """Wait until the connection is open. Raises ``Timeout``, or the
+        error that ended the connection (e.g. ``HandshakeError``), or
+        ``ConnectionClosed``. Returns ``self``.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._opened.wait(0.1):
+            if self._closed.is_set():
+                if self._last_error is not None:
+                    raise self._last_error
+                code, reason = self._close_info
+                raise errors.ConnectionClosed("closed before it opened", code=code, reason=reason)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise errors.Timeout(f"not open within {timeout} s")
+        return self
+
+    def close(self, code: int = 1000, reason: str = "", timeout: Optional[float] = 5.0) -> None:
+        """Close: start the close handshake, wait for it (up to ``timeout``
+        seconds; not when called from a callback), and release the handle.
+        Calling it again does nothing. No reconnect follows a close.
+        """
+        with self._lock:
+            handle = self._handle
+            if not handle:
+                return
+            _check(native.lib.ws_close(handle, code, reason.encode() if reason else None))
+            if threading.get_ident() == self._worker:
+                return  # inside a callback: the close event follows; __del__ frees
+            self._closed.wait(timeout)
+            self._final_stats = self._read_stats(handle)
+            self._release()
+
+    def _release(self) -> None:
+        handle, self._handle = self._handle, 0
+        if handle:
+            with _live_lock:
+                _live.pop(handle, None)
+            native.lib.ws_free(handle)
+
+    def __del__(self) -> None:
+        # Garbage-collected without close(): release without waiting.
+        try:
+            if self._handle:
+                self._release()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    def __enter__(self) -> "WebSocket":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def set_url(self, url: str) -> None:
+        """Connect to ``url`` from the next (re)connection attempt on, e.g. with a fresh token."""
+        _check(native.lib.ws_set_url(self._live_handle(), url.encode()))
+        self._url = url
+
+    def set_header(self, name: str, value: str) -> None:
+        """Send this header from the next (re)connection attempt on, replacing any of that name."""
+        _check(native.lib.ws_set_header(self._live_handle(), name.encode(), value.encode()))
+
+    # --- queries -------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """The connection state."""
+        if not self._handle:
+            return State.CLOSED
+        out = ctypes.c_int32(0)
+        _check(native.lib.ws_state(self._handle, ctypes.byref(out)))
+        return State(out.value)
+
+    @property
+    def buffered_amount(self) -> int:
+        """Bytes sent with ``send`` and not yet written to the network."""
+        if not self._handle:
+            return self._final_stats.queued_bytes if self._final_stats else 0
+        out = ctypes.c_uint64(0)
+        _check(native.lib.ws_buffered_amount(self._handle, ctypes.byref(out)))
+        return out.value
+
+    @staticmethod
+    def _read_stats(handle: int) -> Stats:
+        s = native.Stats()
+        _check(native.lib.ws_get_stats(handle, ctypes.byref(s)))
+        return Stats(
+            messages_sent=s.messages_sent,
+            bytes_sent=s.bytes_sent,
+            messages_received=s.messages_received,
+            bytes_received=s.bytes_received,
+            reconnects=s.reconnects,
+            attempt=s.attempt,
+            last_rtt=s.last_rtt_us / 1e6 if s.last_rtt_us else None,
+            last_open=s.last_open_unix_ms / 1000 if s.last_open_unix_ms else None,
+            queued_messages=s.queued_messages,
+            queued_bytes=s.queued_bytes,
+        )
+
+    @property
+    def stats(self) -> Stats:
+        """A snapshot of the counters (the final ones after ``close``)."""
+        if not self._handle:
+            if self._final_stats is None:
+                raise errors.InvalidHandle("the connection was released before its stats were read")
+            return self._final_stats
+        return self._read_stats(self._handle)
+
+    @property
+    def subprotocol(self) -> Optional[str]:
+        """The subprotocol the server chose, or None."""
+        return self._protocol
+
+    @property
+    def url(self) -> str:
+        """The URL (as last set)."""
+        return self._url
+
+    @property
+    def close_code(self) -> Optional[int]:
+        """The close code once closed for good, else None."""
+        return self._close_info[0]
+
+    @property
+    def close_reason(self) -> str:
+        """The close reason once closed for good."""
+        return self._close_info[1]
+
+    def __repr__(self) -> str:
+        return f"<wsclient.WebSocket {self._url} {self.state.name}>"
+
+
+def connect(url: str, *, timeout: Optional[float] = 10.0, **options: Any) -> WebSocket:
+    """Open a connection and wait until it is open (see ``WebSocket`` for
+    the options). Use it as a context manager to close on exit::
+
+        with wsclient.connect("ws://127.0.0.1:9001") as ws:
+            ws.send("hello")
+            print(ws.recv())
+    """
+    ws = WebSocket(url, **options)
+    try:
+        return ws.wait_open(timeout)
+    except BaseException:
+        ws.close(timeout=0)
+        raise

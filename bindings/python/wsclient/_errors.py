@@ -1,0 +1,168 @@
+"""Exceptions, and the one place that maps C status codes and error kinds to
+them."""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Type
+
+
+class WebSocketError(Exception):
+    """Base of every wsclient error."""
+
+    def __init__(self, message: str = "", *, status: Optional[int] = None) -> None:
+        super().__init__(message)
+        #: The C status code (negative) for errors returned by a call, else None.
+        self.status = status
+
+
+# --- errors returned by calls (ws_status) --------------------------------------------------------
+
+
+class InvalidArgument(WebSocketError, ValueError):
+    """An argument or option is out of range or malformed."""
+
+
+class InvalidHandle(WebSocketError):
+    """The connection was already released (used after close and free)."""
+
+
+class InvalidURL(InvalidArgument):
+    """The URL is not a ws:// or wss:// URL with a host."""
+
+
+class InvalidUTF8(InvalidArgument):
+    """A string is not valid UTF-8."""
+
+
+class MessageTooLarge(WebSocketError):
+    """A message is larger than max_message_size."""
+
+
+class ConnectionClosed(WebSocketError):
+    """The connection is closed (or closing) for good."""
+
+    def __init__(self, message: str = "connection closed", *, code: Optional[int] = None, reason: str = "",
+                 status: Optional[int] = None) -> None:
+        super().__init__(message, status=status)
+        #: The close code, when known (1006: ended without a close handshake).
+        self.code = code
+        #: The close reason, when known.
+        self.reason = reason
+
+
+class Timeout(WebSocketError, TimeoutError):
+    """A wait (recv, wait_open, close) timed out."""
+
+
+class QueueFull(WebSocketError):
+    """The send queue is full; the message was not queued."""
+
+
+class InvalidState(WebSocketError):
+    """The call does not fit the object's mode."""
+
+
+class FileError(WebSocketError, OSError):
+    """A CA file or client certificate could not be read or parsed."""
+
+
+class NotConnected(WebSocketError):
+    """Not connected, and queue_while_disconnected is off."""
+
+
+class InternalError(WebSocketError):
+    """A bug in wsclient (including a caught panic); please report it."""
+
+
+# --- errors reported by events (ws_error_kind) ---------------------------------------------------
+
+
+class DNSError(WebSocketError):
+    """The host name could not be resolved."""
+
+
+class ConnectionRefused(WebSocketError, ConnectionRefusedError):
+    """Nothing listens on the server's port."""
+
+
+class ConnectError(WebSocketError, ConnectionError):
+    """The TCP connection failed (host or network unreachable, ...)."""
+
+
+class ConnectTimeout(WebSocketError, TimeoutError):
+    """TCP connect, TLS handshake and HTTP upgrade took longer than connect_timeout."""
+
+
+class TLSError(WebSocketError):
+    """The TLS handshake failed (the message says why, e.g. an untrusted certificate)."""
+
+
+class HandshakeError(WebSocketError):
+    """The server rejected the WebSocket upgrade with an HTTP status."""
+
+    def __init__(self, message: str = "", *, http_status: int = 0) -> None:
+        super().__init__(message, status=http_status)
+        #: The HTTP status of the rejection (e.g. 403); also in ``status``.
+        self.http_status = http_status
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status (websocket-client's name for it)."""
+        return self.http_status
+
+
+class ProtocolError(WebSocketError):
+    """The server violated the WebSocket protocol."""
+
+
+class NetworkError(WebSocketError, ConnectionError):
+    """The connection was lost (reset, or closed without a close handshake)."""
+
+
+class HeartbeatTimeout(WebSocketError, TimeoutError):
+    """No sign of life from the server within pong_timeout after a ping."""
+
+
+_BY_STATUS: Dict[int, Type[WebSocketError]] = {
+    -1: InvalidArgument,
+    -2: InvalidHandle,
+    -3: InvalidURL,
+    -4: InvalidUTF8,
+    -5: MessageTooLarge,
+    -6: ConnectionClosed,
+    -7: Timeout,
+    -8: QueueFull,
+    -9: InvalidState,
+    -10: InternalError,  # buffer too small: never surfaces here
+    -11: FileError,
+    -12: InternalError,
+    -13: NotConnected,
+}
+
+_BY_KIND: Dict[int, Type[WebSocketError]] = {
+    1: DNSError,
+    2: ConnectionRefused,
+    3: ConnectError,
+    4: ConnectTimeout,
+    5: TLSError,
+    6: HandshakeError,
+    7: ProtocolError,
+    8: NetworkError,
+    9: MessageTooLarge,
+    10: HeartbeatTimeout,
+    11: InternalError,
+}
+
+
+def from_status(status: int, message: str) -> WebSocketError:
+    """The exception for a failed call."""
+    cls = _BY_STATUS.get(status, WebSocketError)
+    return cls(message, status=status)
+
+
+def from_event(kind: int, message: str, http_status: int = 0) -> WebSocketError:
+    """The exception describing an error event."""
+    cls = _BY_KIND.get(kind, WebSocketError)
+    if cls is HandshakeError:
+        return HandshakeError(message, http_status=http_status)
+    return cls(message)

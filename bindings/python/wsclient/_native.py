@@ -1,0 +1,177 @@
+"""The one place that knows the C ABI: finds and loads the shared library and
+declares every function used, with its argument and result types.
+
+The library is looked for, in order: bundled inside this package (what
+`pip install bindings/python` does), next to the package, then at the path in
+the WSCLIENT_LIBRARY environment variable.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from ctypes import (
+    POINTER,
+    c_bool,
+    c_char_p,
+    c_double,
+    c_int32,
+    c_size_t,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+from typing import List, Tuple
+
+LIB_NAME = "libwsclient.dylib" if sys.platform == "darwin" else "libwsclient.so"
+
+
+def _candidates() -> List[Tuple[str, str]]:
+    here = Path(__file__).resolve().parent
+    found = [
+        ("bundled in the package", str(here / LIB_NAME)),
+        ("next to the package", str(here.parent / LIB_NAME)),
+    ]
+    env = os.environ.get("WSCLIENT_LIBRARY")
+    found.append(("WSCLIENT_LIBRARY", env if env else "(not set)"))
+    return found
+
+
+def find_library() -> str:
+    """Path of the shared library, or ImportError naming every place tried."""
+    tried = _candidates()
+    for _, path in tried:
+        if os.path.isfile(path):
+            return path
+    lines = "\n".join(f"  {i + 1}. {where}: {path}" for i, (where, path) in enumerate(tried))
+    raise ImportError(
+        f"wsclient: cannot find the shared library {LIB_NAME}. Looked in:\n{lines}\n"
+        "Install the package with `pip install bindings/python` (which builds and bundles it), "
+        "or build it with `cargo build --release` and set WSCLIENT_LIBRARY to its path."
+    )
+
+
+class Event(ctypes.Structure):
+    """`ws_event` from wsclient.h."""
+
+    _fields_ = [
+        ("type", c_int32),
+        ("handle", c_uint64),
+        ("data", c_void_p),
+        ("len", c_size_t),
+        ("is_binary", c_bool),
+        ("protocol", c_char_p),
+        ("is_reconnect", c_bool),
+        ("error_kind", c_int32),
+        ("message", c_char_p),
+        ("http_status", c_uint16),
+        ("code", c_uint16),
+        ("reason", c_char_p),
+        ("reason_len", c_size_t),
+        ("was_clean", c_bool),
+        ("unsent_messages", c_uint64),
+        ("unsent_bytes", c_uint64),
+        ("rtt_us", c_uint64),
+        ("attempt", c_uint32),
+        ("delay_ms", c_uint64),
+        ("_private", c_void_p),
+    ]
+
+
+class Stats(ctypes.Structure):
+    """`ws_stats` from wsclient.h."""
+
+    _fields_ = [
+        (name, c_uint64)
+        for name in (
+            "messages_sent",
+            "bytes_sent",
+            "messages_received",
+            "bytes_received",
+            "reconnects",
+            "attempt",
+            "last_rtt_us",
+            "last_open_unix_ms",
+            "queued_messages",
+            "queued_bytes",
+        )
+    ]
+
+
+# ws_event_type
+EVENT_OPEN, EVENT_MESSAGE, EVENT_ERROR, EVENT_CLOSE, EVENT_PONG, EVENT_RECONNECTING = 1, 2, 3, 4, 5, 6
+
+CALLBACK = ctypes.CFUNCTYPE(None, POINTER(Event), c_void_p)
+
+_H = c_uint64  # ws_handle and ws_config
+_S = c_int32  # ws_status
+
+_PROTOTYPES = {
+    "ws_version": (c_char_p, []),
+    "ws_status_str": (c_char_p, [c_int32]),
+    "ws_last_error_message": (_S, [c_char_p, c_size_t, POINTER(c_size_t)]),
+    "ws_config_new": (_S, [POINTER(_H)]),
+    "ws_config_free": (_S, [_H]),
+    "ws_config_set_url": (_S, [_H, c_char_p]),
+    "ws_config_add_header": (_S, [_H, c_char_p, c_char_p]),
+    "ws_config_add_subprotocol": (_S, [_H, c_char_p]),
+    "ws_config_set_connect_timeout_ms": (_S, [_H, c_uint32]),
+    "ws_config_set_close_timeout_ms": (_S, [_H, c_uint32]),
+    "ws_config_set_max_message_size": (_S, [_H, c_size_t]),
+    "ws_config_set_read_buffer_size": (_S, [_H, c_size_t]),
+    "ws_config_set_ca_file": (_S, [_H, c_char_p]),
+    "ws_config_set_client_cert": (_S, [_H, c_char_p, c_char_p]),
+    "ws_config_set_insecure": (_S, [_H, c_bool]),
+    "ws_config_set_ping_interval_ms": (_S, [_H, c_uint32]),
+    "ws_config_set_pong_timeout_ms": (_S, [_H, c_uint32]),
+    "ws_config_set_ping_payload": (_S, [_H, c_char_p]),
+    "ws_config_set_reconnect": (_S, [_H, c_bool]),
+    "ws_config_set_initial_delay_ms": (_S, [_H, c_uint32]),
+    "ws_config_set_max_delay_ms": (_S, [_H, c_uint32]),
+    "ws_config_set_backoff_multiplier": (_S, [_H, c_double]),
+    "ws_config_set_backoff_jitter": (_S, [_H, c_double]),
+    "ws_config_set_max_attempts": (_S, [_H, c_uint32]),
+    "ws_config_set_min_uptime_ms": (_S, [_H, c_uint32]),
+    "ws_config_set_final_close_codes": (_S, [_H, POINTER(c_uint16), c_size_t]),
+    "ws_config_set_fatal_http_statuses": (_S, [_H, POINTER(c_uint16), c_size_t]),
+    "ws_config_set_queue_limit": (_S, [_H, c_uint64, c_uint64]),
+    "ws_config_set_queue_while_disconnected": (_S, [_H, c_bool]),
+    "ws_config_set_random_seed": (_S, [_H, c_uint64]),
+    "ws_create_with_config": (_S, [_H, POINTER(_H)]),
+    "ws_set_callback": (_S, [_H, CALLBACK, c_void_p]),
+    "ws_send": (_S, [_H, c_char_p, c_size_t, c_bool]),
+    "ws_close": (_S, [_H, c_uint16, c_char_p]),
+    "ws_free": (_S, [_H]),
+    "ws_state": (_S, [_H, POINTER(c_int32)]),
+    "ws_buffered_amount": (_S, [_H, POINTER(c_uint64)]),
+    "ws_get_stats": (_S, [_H, POINTER(Stats)]),
+    "ws_set_url": (_S, [_H, c_char_p]),
+    "ws_set_header": (_S, [_H, c_char_p, c_char_p]),
+}
+
+
+def _load() -> ctypes.CDLL:
+    # CDLL (not PyDLL): the GIL is released during every call, so a call
+    # that waits for a running callback lets that callback finish.
+    lib = ctypes.CDLL(find_library())
+    for name, (restype, argtypes) in _PROTOTYPES.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return lib
+
+
+lib = _load()
+
+
+def last_error_message() -> str:
+    """The message of the last failed call on this thread."""
+    buf = ctypes.create_string_buffer(1024)
+    needed = c_size_t(0)
+    if lib.ws_last_error_message(buf, len(buf), ctypes.byref(needed)) != 0:
+        buf = ctypes.create_string_buffer(needed.value + 1)
+        lib.ws_last_error_message(buf, len(buf), None)
+    return buf.value.decode("utf-8", "replace")
