@@ -490,6 +490,11 @@ typedef struct ws_stats {
   uint64_t queued_bytes;
 } ws_stats;
 
+/**
+ * An event queue handle, from `ws_queue_new`. 0 is never valid.
+ */
+typedef uint64_t ws_queue;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -969,6 +974,62 @@ ws_status ws_set_url(ws_handle handle, const char *url);
  * `name` and `value` must be NULL or NUL-terminated.
  */
 ws_status ws_set_header(ws_handle handle, const char *name, const char *value);
+
+/**
+ * Create an event queue: one place to collect the events of many
+ * connections, read in batches with `ws_queue_poll` from one thread (for
+ * example an event loop's worker). Connection threads push to it and never
+ * wait for the reader. Returns `WS_OK` or `WS_ERR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+ws_status ws_queue_new(ws_queue *out);
+
+/**
+ * Free a queue and every event still in it. Free (or re-route) the
+ * connections attached to it first: their later events would have nowhere
+ * to go. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_queue_free(ws_queue q);
+
+/**
+ * Send every event of `handle` to queue `q` from now on; events kept since
+ * `ws_create` go first, in order. Replaces a callback set with
+ * `ws_set_callback` (and `ws_set_callback` replaces the queue). Returns
+ * `WS_OK` or `WS_ERR_INVALID_HANDLE` (bad handle or queue).
+ */
+ws_status ws_queue_attach(ws_handle handle, ws_queue q);
+
+/**
+ * Take up to `max` events from queue `q`, waiting up to `timeout_ms` for
+ * the first (0: do not wait, -1: until an event or `ws_queue_wake`).
+ * Events of one connection come in order; `events[i].handle` says whose.
+ *
+ * - `events`: caller-owned array of `max` events, filled with the batch.
+ *   The events and what they point to stay valid until the next
+ *   `ws_queue_poll` on this queue or `ws_queue_free`; do not pass them to
+ *   `ws_event_free`.
+ * - `out_count`: receives the number of events (0 after a timeout or a wake).
+ *
+ * One poll at a time per queue. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT`
+ * (NULL, `max` 0, `timeout_ms` < -1) or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `events` must be writable for `max` events; `out_count` writable.
+ */
+ws_status ws_queue_poll(ws_queue q,
+                        struct ws_event *events,
+                        size_t max,
+                        int32_t timeout_ms,
+                        size_t *out_count);
+
+/**
+ * Make a `ws_queue_poll` that is waiting on `q` return now (with 0 events,
+ * or the next poll at once if none is waiting). Safe from any thread.
+ * Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_queue_wake(ws_queue q);
 
 #ifdef __cplusplus
 }  // extern "C"

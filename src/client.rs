@@ -6,6 +6,7 @@ use crate::{
     config::{Config, Target},
     error::{ws_status, Error, Result},
     event::{ws_event, Event},
+    queue::EventQueue,
 };
 use crossbeam_channel::{Receiver, Sender};
 use std::{
@@ -207,6 +208,7 @@ impl Drop for Waker {
 struct Sink {
     pending: VecDeque<Event>,
     callback: Option<Callback>,
+    queue: Option<Arc<EventQueue>>,
     delivering: Option<ThreadId>,
     worker_done: bool,
     close_taken: bool,
@@ -269,10 +271,19 @@ impl Shared {
         self.dispatch();
     }
 
-    /// Deliver pending events to the callback, if one is set, on this thread.
-    /// No lock is held while the callback runs.
+    /// Deliver pending events to the callback, if one is set, on this thread
+    /// (no lock is held while the callback runs), or move them to the
+    /// attached event queue.
     pub fn dispatch(&self) {
         let mut s = self.sink();
+        if let Some(q) = s.queue.clone() {
+            if !s.freed {
+                let events: Vec<Event> = s.pending.drain(..).collect();
+                s.close_taken |= events.iter().any(Event::is_close);
+                q.push(self.handle.load(Ordering::Relaxed), events);
+            }
+            return;
+        }
         loop {
             if s.freed {
                 s.pending.clear();
@@ -446,6 +457,7 @@ impl Client {
     /// Set or clear the callback; pending events go to the new one.
     pub fn set_callback(&self, cb: ws_callback, user_data: *mut c_void) {
         let mut s = self.shared.wait_idle(self.shared.sink());
+        s.queue = None;
         s.callback = cb.map(|f| Callback { f, user_data });
         let done = s.worker_done;
         drop(s);
@@ -457,6 +469,21 @@ impl Client {
         }
     }
 
+    /// Send every event from now on (pending ones first) to `queue`.
+    pub fn attach_queue(&self, queue: Arc<EventQueue>) -> Result<()> {
+        let mut s = self.shared.wait_idle(self.shared.sink());
+        if s.callback.is_some() {
+            return Err(Error::new(
+                ws_status::WS_ERR_INVALID_STATE,
+                "a callback is set: events go to it",
+            ));
+        }
+        s.queue = Some(queue);
+        drop(s);
+        self.shared.dispatch();
+        Ok(())
+    }
+
     /// Take the next event, waiting up to `timeout` (`None`: forever).
     pub fn poll(&self, timeout: Option<Duration>) -> Result<Event> {
         let deadline = timeout.map(|t| Instant::now() + t);
@@ -465,10 +492,10 @@ impl Client {
             if s.freed {
                 return Err(Error::new(ws_status::WS_ERR_INVALID_HANDLE, "the handle was freed"));
             }
-            if s.callback.is_some() {
+            if s.callback.is_some() || s.queue.is_some() {
                 return Err(Error::new(
                     ws_status::WS_ERR_INVALID_STATE,
-                    "a callback is set: events go to it",
+                    "a callback or an event queue is set: events go there",
                 ));
             }
             if let Some(ev) = s.pending.pop_front() {

@@ -7,6 +7,7 @@ use crate::{
     config::{duration_ms, timeout_ms, Config},
     error::{ws_status, ws_status::*, Error, Result},
     event::{ws_event, Event},
+    queue::EventQueue,
     registry::Registry,
 };
 use std::{
@@ -28,6 +29,11 @@ pub type ws_config = u64;
 
 static CLIENTS: Registry<Client> = Registry::new(0x57);
 static CONFIGS: Registry<Mutex<Config>> = Registry::new(0x43);
+static QUEUES: Registry<EventQueue> = Registry::new(0x51);
+
+/// An event queue handle, from `ws_queue_new`. 0 is never valid.
+#[allow(non_camel_case_types)]
+pub type ws_queue = u64;
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
@@ -914,6 +920,119 @@ pub unsafe extern "C" fn ws_set_header(
     guard(|| {
         let c = client(handle)?;
         c.set_header(c_str(name, "name")?, c_str(value, "value")?)
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Event queues
+// ---------------------------------------------------------------------------
+
+fn queue(q: ws_queue) -> Result<Arc<EventQueue>> {
+    QUEUES.get(q).ok_or_else(|| {
+        Error::new(WS_ERR_INVALID_HANDLE, format!("handle {q:#x} is not a live queue"))
+    })
+}
+
+/// Create an event queue: one place to collect the events of many
+/// connections, read in batches with `ws_queue_poll` from one thread (for
+/// example an event loop's worker). Connection threads push to it and never
+/// wait for the reader. Returns `WS_OK` or `WS_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_queue_new(out: *mut ws_queue) -> ws_status {
+    guard(|| {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        *out = QUEUES.insert(Arc::new(EventQueue::default()));
+        Ok(())
+    })
+}
+
+/// Free a queue and every event still in it. Free (or re-route) the
+/// connections attached to it first: their later events would have nowhere
+/// to go. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_queue_free(q: ws_queue) -> ws_status {
+    guard(|| {
+        let q = QUEUES
+            .remove(q)
+            .ok_or_else(|| Error::new(WS_ERR_INVALID_HANDLE, "not a live queue"))?;
+        q.wake();
+        Ok(())
+    })
+}
+
+/// Send every event of `handle` to queue `q` from now on; events kept since
+/// `ws_create` go first, in order. Replaces a callback set with
+/// `ws_set_callback` (and `ws_set_callback` replaces the queue). Returns
+/// `WS_OK` or `WS_ERR_INVALID_HANDLE` (bad handle or queue).
+#[no_mangle]
+pub extern "C" fn ws_queue_attach(handle: ws_handle, q: ws_queue) -> ws_status {
+    guard(|| {
+        let c = client(handle)?;
+        let q = queue(q)?;
+        c.set_callback(None, ptr::null_mut());
+        c.attach_queue(q)
+    })
+}
+
+/// Take up to `max` events from queue `q`, waiting up to `timeout_ms` for
+/// the first (0: do not wait, -1: until an event or `ws_queue_wake`).
+/// Events of one connection come in order; `events[i].handle` says whose.
+///
+/// - `events`: caller-owned array of `max` events, filled with the batch.
+///   The events and what they point to stay valid until the next
+///   `ws_queue_poll` on this queue or `ws_queue_free`; do not pass them to
+///   `ws_event_free`.
+/// - `out_count`: receives the number of events (0 after a timeout or a wake).
+///
+/// One poll at a time per queue. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT`
+/// (NULL, `max` 0, `timeout_ms` < -1) or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `events` must be writable for `max` events; `out_count` writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_queue_poll(
+    q: ws_queue,
+    events: *mut ws_event,
+    max: usize,
+    timeout_ms: i32,
+    out_count: *mut usize,
+) -> ws_status {
+    guard(|| {
+        let q = queue(q)?;
+        if events.is_null() || out_count.is_null() || max == 0 {
+            return Err(Error::invalid(
+                "events and out_count must not be NULL, and max at least 1",
+            ));
+        }
+        let timeout = match timeout_ms {
+            -1 => None,
+            t if t >= 0 => Some(Duration::from_millis(t as u64)),
+            t => return Err(Error::invalid(format!("timeout_ms must be -1 or >= 0, got {t}"))),
+        };
+        let mut last = q.last_batch.lock().unwrap_or_else(|e| e.into_inner());
+        last.clear();
+        *last = q.pop_batch(max, timeout);
+        for (i, (h, ev)) in last.iter().enumerate() {
+            events.add(i).write(ev.view(*h));
+        }
+        *out_count = last.len();
+        Ok(())
+    })
+}
+
+/// Make a `ws_queue_poll` that is waiting on `q` return now (with 0 events,
+/// or the next poll at once if none is waiting). Safe from any thread.
+/// Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_queue_wake(q: ws_queue) -> ws_status {
+    guard(|| {
+        queue(q)?.wake();
+        Ok(())
     })
 }
 

@@ -11,6 +11,7 @@ pub mod error;
 pub mod event;
 pub mod ffi;
 pub mod policy;
+pub mod queue;
 pub mod registry;
 mod worker;
 

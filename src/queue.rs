@@ -1,0 +1,72 @@
+//! Event queues: one queue collects the events of many connections, for
+//! callers that want every event on one thread without per-connection
+//! threads or callbacks (the Node binding polls one from a libuv worker).
+//! The connection's worker pushes and never waits for the reader.
+
+use crate::event::Event;
+use std::{
+    collections::VecDeque,
+    sync::{Condvar, Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
+
+/// A multi-connection event queue.
+#[derive(Default)]
+pub struct EventQueue {
+    state: Mutex<State>,
+    cv: Condvar,
+    /// The batch the last poll returned: its events stay alive (the caller
+    /// reads them through pointers) until the next poll or until the queue
+    /// is freed. The lock also keeps polls one at a time.
+    pub last_batch: Mutex<Vec<(u64, Event)>>,
+}
+
+#[derive(Default)]
+struct State {
+    events: VecDeque<(u64, Event)>,
+    woken: bool,
+}
+
+impl EventQueue {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Add events of `handle`, in order.
+    pub fn push(&self, handle: u64, events: impl IntoIterator<Item = Event>) {
+        let mut s = self.lock();
+        let before = s.events.len();
+        s.events.extend(events.into_iter().map(|e| (handle, e)));
+        if s.events.len() != before {
+            self.cv.notify_all();
+        }
+    }
+
+    /// Make a waiting `pop_batch` return now.
+    pub fn wake(&self) {
+        self.lock().woken = true;
+        self.cv.notify_all();
+    }
+
+    /// Up to `max` events, waiting up to `timeout` (`None`: until an event
+    /// or a wake) for the first.
+    pub fn pop_batch(&self, max: usize, timeout: Option<Duration>) -> Vec<(u64, Event)> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut s = self.lock();
+        while s.events.is_empty() && !s.woken {
+            s = match deadline {
+                None => self.cv.wait(s).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        break;
+                    }
+                    self.cv.wait_timeout(s, d - now).unwrap_or_else(|e| e.into_inner()).0
+                }
+            };
+        }
+        s.woken = false;
+        let n = max.min(s.events.len());
+        s.events.drain(..n).collect()
+    }
+}
