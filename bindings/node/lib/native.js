@@ -1,0 +1,128 @@
+'use strict';
+// The one module that loads the shared library and knows the C ABI.
+// The library is looked for, in order: next to this package (`make build`
+// copies it there), in the target/release folder of the checkout this
+// package lives in, then at the path in the WSCLIENT_LIBRARY environment
+// variable.
+
+const fs = require('fs');
+const path = require('path');
+const koffi = require('koffi');
+
+const LIB_NAME = process.platform === 'darwin' ? 'libwsclient.dylib' : 'libwsclient.so';
+
+function candidates() {
+  const root = path.resolve(__dirname, '..');
+  return [
+    ['bundled next to the package', path.join(root, LIB_NAME)],
+    ['the checkout\'s cargo build', path.resolve(root, '..', '..', 'target', 'release', LIB_NAME)],
+    ['WSCLIENT_LIBRARY', process.env.WSCLIENT_LIBRARY || '(not set)'],
+  ];
+}
+
+function findLibrary() {
+  const tried = candidates();
+  for (const [, file] of tried) {
+    if (fs.existsSync(file)) return file;
+  }
+  const list = tried.map(([where, file], i) => `  ${i + 1}. ${where}: ${file}`).join('\n');
+  throw new Error(
+    `wsclient: cannot find the shared library ${LIB_NAME}. Looked in:\n${list}\n` +
+      'Run `make build` in the wsclient repository (or `cargo build --release`), ' +
+      'or set WSCLIENT_LIBRARY to the library\'s path.'
+  );
+}
+
+const lib = koffi.load(findLibrary());
+
+const WsEvent = koffi.struct('ws_event', {
+  type: 'int32_t',
+  handle: 'uint64_t',
+  data: 'void *',
+  len: 'size_t',
+  is_binary: 'bool',
+  protocol: 'const char *',
+  is_reconnect: 'bool',
+  error_kind: 'int32_t',
+  message: 'const char *',
+  http_status: 'uint16_t',
+  code: 'uint16_t',
+  reason: 'const char *',
+  reason_len: 'size_t',
+  was_clean: 'bool',
+  unsent_messages: 'uint64_t',
+  unsent_bytes: 'uint64_t',
+  rtt_us: 'uint64_t',
+  attempt: 'uint32_t',
+  delay_ms: 'uint64_t',
+  _private: 'void *',
+});
+
+const WsStats = koffi.struct('ws_stats', {
+  messages_sent: 'uint64_t',
+  bytes_sent: 'uint64_t',
+  messages_received: 'uint64_t',
+  bytes_received: 'uint64_t',
+  reconnects: 'uint64_t',
+  attempt: 'uint64_t',
+  last_rtt_us: 'uint64_t',
+  last_open_unix_ms: 'uint64_t',
+  queued_messages: 'uint64_t',
+  queued_bytes: 'uint64_t',
+});
+
+const fn = (proto) => lib.func(proto);
+
+const api = {
+  ws_version: fn('const char *ws_version(void)'),
+  ws_status_str: fn('const char *ws_status_str(int32_t status)'),
+  ws_last_error_message: fn('int32_t ws_last_error_message(_Out_ uint8_t *buf, size_t len, _Out_ size_t *out_len)'),
+  ws_config_new: fn('int32_t ws_config_new(_Out_ uint64_t *out)'),
+  ws_config_free: fn('int32_t ws_config_free(uint64_t cfg)'),
+  ws_config_set_url: fn('int32_t ws_config_set_url(uint64_t cfg, const char *url)'),
+  ws_config_add_header: fn('int32_t ws_config_add_header(uint64_t cfg, const char *name, const char *value)'),
+  ws_config_add_subprotocol: fn('int32_t ws_config_add_subprotocol(uint64_t cfg, const char *protocol)'),
+  ws_config_set_connect_timeout_ms: fn('int32_t ws_config_set_connect_timeout_ms(uint64_t cfg, uint32_t ms)'),
+  ws_config_set_close_timeout_ms: fn('int32_t ws_config_set_close_timeout_ms(uint64_t cfg, uint32_t ms)'),
+  ws_config_set_max_message_size: fn('int32_t ws_config_set_max_message_size(uint64_t cfg, size_t bytes)'),
+  ws_config_set_read_buffer_size: fn('int32_t ws_config_set_read_buffer_size(uint64_t cfg, size_t bytes)'),
+  ws_config_set_ca_file: fn('int32_t ws_config_set_ca_file(uint64_t cfg, const char *path)'),
+  ws_config_set_client_cert: fn('int32_t ws_config_set_client_cert(uint64_t cfg, const char *cert, const char *key)'),
+  ws_config_set_insecure: fn('int32_t ws_config_set_insecure(uint64_t cfg, bool insecure)'),
+  ws_config_set_ping_interval_ms: fn('int32_t ws_config_set_ping_interval_ms(uint64_t cfg, uint32_t ms)'),
+  ws_config_set_pong_timeout_ms: fn('int32_t ws_config_set_pong_timeout_ms(uint64_t cfg, uint32_t ms)'),
+  ws_config_set_ping_payload: fn('int32_t ws_config_set_ping_payload(uint64_t cfg, const char *text)'),
+  ws_config_set_reconnect: fn('int32_t ws_config_set_reconnect(uint64_t cfg, bool enabled)'),
+  ws_config_set_initial_delay_ms: fn('int32_t ws_config_set_initial_delay_ms(uint64_t cfg, uint32_t ms)'),
+  ws_config_set_max_delay_ms: fn('int32_t ws_config_set_max_delay_ms(uint64_t cfg, uint32_t ms)'),
+  ws_config_set_backoff_multiplier: fn('int32_t ws_config_set_backoff_multiplier(uint64_t cfg, double m)'),
+  ws_config_set_backoff_jitter: fn('int32_t ws_config_set_backoff_jitter(uint64_t cfg, double j)'),
+  ws_config_set_max_attempts: fn('int32_t ws_config_set_max_attempts(uint64_t cfg, uint32_t n)'),
+  ws_config_set_min_uptime_ms: fn('int32_t ws_config_set_min_uptime_ms(uint64_t cfg, uint32_t ms)'),
+  ws_config_set_final_close_codes: fn('int32_t ws_config_set_final_close_codes(uint64_t cfg, const uint16_t *codes, size_t n)'),
+  ws_config_set_fatal_http_statuses: fn('int32_t ws_config_set_fatal_http_statuses(uint64_t cfg, const uint16_t *s, size_t n)'),
+  ws_config_set_queue_limit: fn('int32_t ws_config_set_queue_limit(uint64_t cfg, uint64_t msgs, uint64_t bytes)'),
+  ws_config_set_queue_while_disconnected: fn('int32_t ws_config_set_queue_while_disconnected(uint64_t cfg, bool on)'),
+  ws_config_set_random_seed: fn('int32_t ws_config_set_random_seed(uint64_t cfg, uint64_t seed)'),
+  ws_create_with_config: fn('int32_t ws_create_with_config(uint64_t cfg, _Out_ uint64_t *out)'),
+  ws_send: fn('int32_t ws_send(uint64_t h, const uint8_t *data, size_t len, bool is_binary)'),
+  ws_close: fn('int32_t ws_close(uint64_t h, uint16_t code, const char *reason)'),
+  ws_free: fn('int32_t ws_free(uint64_t h)'),
+  ws_buffered_amount: fn('int32_t ws_buffered_amount(uint64_t h, _Out_ uint64_t *out)'),
+  ws_get_stats: fn('int32_t ws_get_stats(uint64_t h, _Out_ ws_stats *out)'),
+  ws_set_url: fn('int32_t ws_set_url(uint64_t h, const char *url)'),
+  ws_set_header: fn('int32_t ws_set_header(uint64_t h, const char *name, const char *value)'),
+  ws_queue_new: fn('int32_t ws_queue_new(_Out_ uint64_t *out)'),
+  ws_queue_attach: fn('int32_t ws_queue_attach(uint64_t h, uint64_t q)'),
+  ws_queue_poll: fn('int32_t ws_queue_poll(uint64_t q, void *events, size_t max, int32_t timeout_ms, void *out_count)'),
+  ws_queue_wake: fn('int32_t ws_queue_wake(uint64_t q)'),
+};
+
+function lastErrorMessage() {
+  const buf = Buffer.alloc(1024);
+  const len = [0];
+  api.ws_last_error_message(buf, buf.length, len);
+  return buf.toString('utf8', 0, Math.min(Number(len[0]), buf.length - 1));
+}
+
+module.exports = { koffi, api, WsEvent, WsStats, lastErrorMessage, findLibrary, LIB_NAME };
