@@ -1,0 +1,70 @@
+'use strict';
+// Run in child processes, so that the test server (in this process) does not
+// count: the child must leave no threads behind and exit by itself.
+const test = require('node:test');
+const assert = require('node:assert');
+const { spawn } = require('child_process');
+const path = require('path');
+const { startServer } = require('./helpers');
+
+const PKG = JSON.stringify(path.resolve(__dirname, '..'));
+
+function run(script, timeoutMs) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.on('exit', (status, signal) => { clearTimeout(timer); resolve({ status, signal, stdout, stderr }); });
+  });
+}
+
+test('1,000 create/close cycles leave no threads or handles behind', async () => {
+  const server = await startServer();
+  const r = await run(`
+    const { WebSocket } = require(${PKG});
+    const threads = () => require('fs').readdirSync('/proc/self/task').length;
+    const once = (ws, type) => new Promise((res) => ws.addEventListener(type, res, { once: true }));
+    (async () => {
+      // One socket first: it starts libuv's worker pool (4 threads, once per process).
+      const warm = new WebSocket(${JSON.stringify(server.url)});
+      await once(warm, 'open');
+      warm.close();
+      await once(warm, 'close');
+      const before = threads();
+      for (let round = 0; round < 10; round++) {
+        const batch = Array.from({ length: 100 }, () => new WebSocket(${JSON.stringify(server.url)}));
+        await Promise.all(batch.map((ws) => once(ws, 'open')));
+        batch.forEach((ws) => ws.close());
+        await Promise.all(batch.map((ws) => once(ws, 'close')));
+      }
+      const deadline = Date.now() + 5000;
+      while (threads() > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      console.log(before, threads());
+    })();
+  `, 60000);
+  assert.strictEqual(r.status, 0, `exits by itself: ${r.signal} ${r.stderr}`);
+  const [before, after] = r.stdout.trim().split(' ').map(Number);
+  assert.ok(after <= before, `threads ${before} -> ${after}`);
+  await server.stop();
+});
+
+test('the process exits by itself after the last close, and an open socket keeps it alive', async () => {
+  const server = await startServer();
+  const script = (closeAfter) => `
+    const { WebSocket } = require(${PKG});
+    const ws = new WebSocket(${JSON.stringify(server.url)});
+    ws.onopen = () => { console.log('open'); ${closeAfter ? `setTimeout(() => ws.close(), ${closeAfter});` : ''} };
+    ws.onclose = () => console.log('closed');
+  `;
+  const start = Date.now();
+  const r = await run(script(200), 10000);
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.deepStrictEqual(r.stdout.trim().split('\n'), ['open', 'closed']);
+  assert.ok(Date.now() - start < 5000);
+  const alive = await run(script(0), 1500);
+  assert.strictEqual(alive.signal, 'SIGTERM', 'still running while a socket is open');
+  assert.strictEqual(alive.stdout.trim(), 'open');
+  await server.stop();
+});
