@@ -6,13 +6,14 @@ CC      ?= cc
 RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # C compiler, C++ compiler for the header test, OpenSSL for native-tls,
-# valgrind for the memory checks of the C tests.
+# valgrind for the memory checks of the C tests. Node and npm are checked as
+# commands (a newer npm may be installed outside apt).
 APT_PACKAGES := gcc g++ make pkg-config libssl-dev valgrind
 
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 
-.PHONY: all build demo test test-rust test-python python deps lint clean
+.PHONY: all build demo test test-rust test-python test-node python node deps lint clean
 
 all: build
 
@@ -28,6 +29,8 @@ deps:
 	else \
 	  echo "no apt: make sure these are installed: $(APT_PACKAGES)"; \
 	fi
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  echo "installing nodejs npm"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
 	@python3 -c "import venv, ensurepip" 2>/dev/null || { \
 	  echo "installing python3-venv"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv python3-pip; }
 
@@ -46,13 +49,19 @@ python: build
 	$(PYTHON) -m pip install -q -r bindings/python/requirements-test.txt
 	$(PYTHON) -m pip install -q --force-reinstall --no-deps bindings/python
 
-## Build everything, start the bundled echo server, run the C and Python examples against
-## it (the reconnecting ones while the server is stopped and started again).
-demo: build python
+## The Node package's dependencies, and the library bundled next to it.
+node: build
+	cd bindings/node && npm ci --no-audit --no-fund --loglevel=error
+	cp $(RELEASE)/libwsclient.so bindings/node/
+
+## Build everything, start the bundled echo server, run the C, Python and Node examples
+## against it (the reconnecting ones while the server is stopped and started again).
+demo: build python node
 	RELEASE=$(RELEASE) PYTHON=$(PYTHON) bash examples/demo.sh
 
-## Every test: format, lint, Rust unit and integration tests, C tests (also under valgrind), Python.
-test: deps lint test-rust test-python
+## Every test: format, lint, Rust unit and integration tests, C tests (also under valgrind),
+## Python, Node.
+test: deps lint test-rust test-python test-node
 
 test-rust:
 	$(CARGO) build --locked --lib    # cargo test alone builds only the rlib; the C tests link the .so and .a
@@ -61,6 +70,9 @@ test-rust:
 # From the tests folder, so the installed package is what gets imported.
 test-python: python
 	cd bindings/python && ../../$(VENV)/bin/pytest -q tests
+
+test-node: node
+	cd bindings/node && node --test --test-concurrency=1 test/
 
 lint:
 	$(CARGO) fmt --all -- --check

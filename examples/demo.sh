@@ -6,19 +6,24 @@
 #     the error, the reconnect attempts, the second open, and the messages
 #     sent during the outage arriving;
 #  3. the same in Python: examples/python/echo.py, then examples/python/ticker.py
-#     (subscribes on every open) across another restart.
+#     (subscribes on every open) across another restart;
+#  4. and in Node: examples/node/echo.js, then examples/node/singleton.js (classic
+#     browser code, unchanged, on our WebSocket) across a third restart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 release=${RELEASE:-target/release}
 python=${PYTHON:-.venv/bin/python}
 
 log=$(mktemp)
+# `require('wsclient')` in the Node examples resolves to bindings/node.
+nodepath=$(mktemp -d)
+ln -s "$PWD/bindings/node" "$nodepath/wsclient"
 server=
 client=
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null || true
     [ -n "$client" ] && kill "$client" 2>/dev/null || true
-    rm -f "$log"
+    rm -rf "$log" "$nodepath"
 }
 trap cleanup EXIT
 
@@ -66,10 +71,21 @@ echo
 echo "demo: 3. examples/python/echo.py"
 "$python" examples/python/echo.py "$url"
 echo
-echo "demo: 4. examples/python/ticker.py, across another restart"
+echo "demo: 3b. examples/python/ticker.py, across another restart"
 "$python" examples/python/ticker.py "$url" 4.5 &
 client=$!
 outage 1.1
+wait "$client"
+client=
+
+echo
+echo "demo: 4. examples/node/echo.js"
+NODE_PATH="$nodepath" node examples/node/echo.js "$url"
+echo
+echo "demo: 4b. examples/node/singleton.js (browser code, unchanged), across a third restart"
+NODE_PATH="$nodepath" node examples/node/singleton.js "$url" 4.5 &
+client=$!
+outage 1.2
 wait "$client"
 client=
 echo
