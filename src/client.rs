@@ -14,7 +14,7 @@ use std::{
     ffi::c_void,
     os::fd::RawFd,
     sync::{
-        atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
         Arc, Condvar, Mutex, MutexGuard, RwLock,
     },
     thread::{self, JoinHandle, ThreadId},
@@ -232,6 +232,9 @@ pub struct Shared {
     pub stats: Stats,
     /// Changes for the next connection attempt.
     pub next_attempt: Mutex<NextAttempt>,
+    /// Events waiting in the sink, readable without the lock (for the spin
+    /// of `poll`).
+    pending_len: AtomicUsize,
     max_message_size: usize,
     queue_max_messages: u64,
     queue_max_bytes: u64,
@@ -267,6 +270,7 @@ impl Shared {
             return;
         }
         s.pending.push_back(ev);
+        self.pending_len.store(s.pending.len(), Ordering::Release);
         drop(s);
         self.dispatch();
     }
@@ -352,6 +356,7 @@ impl Client {
             waker,
             stats: Stats::default(),
             next_attempt: Mutex::new(NextAttempt::default()),
+            pending_len: AtomicUsize::new(0),
             max_message_size: config.max_message_size,
             queue_max_messages: config.queue_max_messages,
             queue_max_bytes: config.queue_max_bytes,
@@ -487,6 +492,12 @@ impl Client {
     /// Take the next event, waiting up to `timeout` (`None`: forever).
     pub fn poll(&self, timeout: Option<Duration>) -> Result<Event> {
         let deadline = timeout.map(|t| Instant::now() + t);
+        if timeout != Some(Duration::ZERO) && self.shared.pending_len.load(Ordering::Acquire) == 0 {
+            crate::queue::spin_until(
+                || self.shared.pending_len.load(Ordering::Acquire) != 0,
+                deadline,
+            );
+        }
         let mut s = self.shared.sink();
         loop {
             if s.freed {
@@ -500,6 +511,7 @@ impl Client {
             }
             if let Some(ev) = s.pending.pop_front() {
                 s.close_taken |= ev.is_close();
+                self.shared.pending_len.store(s.pending.len(), Ordering::Release);
                 return Ok(ev);
             }
             if s.close_taken {

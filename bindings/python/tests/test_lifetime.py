@@ -128,3 +128,25 @@ def test_ctrl_c_interrupts_a_blocking_recv_promptly(server):
     assert r.returncode == 0, r.stderr
     assert "interrupted after" in r.stdout
     assert float(r.stdout.split()[-1]) < 1.0
+
+
+def test_assigning_a_callback_later_keeps_every_message_in_order(server):
+    ws = wsclient.connect(server.url)  # no callbacks: the fast pull mode
+    for i in range(5):
+        ws.send(f"m{i}")
+    assert ws.recv(5) == "m0"
+    time.sleep(0.3)  # m1..m4 are waiting, unread
+    got = []
+    done = threading.Event()
+
+    def on_message(w, msg):
+        got.append(msg)
+        if msg == "m6":
+            done.set()
+
+    ws.on_message = on_message  # switches to callbacks
+    ws.send("m5")
+    ws.send("m6")
+    assert done.wait(5)
+    assert got == [f"m{i}" for i in range(1, 7)]
+    ws.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import collections
 import ctypes
 import enum
 import logging
@@ -70,6 +71,8 @@ def _ms(name: str, seconds: float) -> int:
 
 
 _CLOSED = object()  # end marker in the receive queue
+_BATCH = 64  # events per poll in pull mode
+_CALLBACKS = ("on_open", "on_message", "on_error", "on_close", "on_reconnecting", "on_pong")
 
 # Live connections by handle. Weak, so that a WebSocket nobody holds is
 # collected (and its __del__ frees the handle); the trampoline looks the
@@ -86,6 +89,7 @@ def _trampoline(event: Any, _user_data: Any) -> None:
         ref = _live.get(ev.handle)
         ws = ref() if ref is not None else None
         if ws is not None:
+            ws._worker = threading.get_ident()  # the connection's worker thread
             ws._on_event(ev)
     except BaseException:  # noqa: BLE001 - nothing may cross into C
         log.exception("wsclient: error while delivering an event")
@@ -124,7 +128,11 @@ class WebSocket:
     - ``on_pong(ws, rtt)``: a heartbeat ping was answered (rtt in s);
     - ``on_close(ws, code, reason)``: closed for good; always the last call.
 
-    Without ``on_message``, messages wait for ``recv()`` or iteration.
+    Without ``on_message``, messages wait for ``recv()`` or iteration. A
+    ``WebSocket`` with no callback at all is read by the thread that calls
+    ``recv()``/``wait_open()``, in batches, with no thread switch into Python
+    (the fast path); assigning a callback later switches it to callbacks,
+    keeping the order of events.
 
     Options have the C API's names and defaults, in seconds.
     """
@@ -182,7 +190,12 @@ class WebSocket:
         self._last_error: Optional[errors.WebSocketError] = None
         self._worker: Optional[int] = None
         self._final_stats: Optional[Stats] = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._pull_lock = threading.Lock()
+        self._events_q = 0  # the event queue of pull mode, 0 in callback mode
+        self._inbox: "collections.deque[Any]" = collections.deque()
+        self._batch = (native.Event * _BATCH)()
+        self._count = ctypes.c_size_t(0)
         for name, cb in (
             ("on_open", on_open),
             ("on_message", on_message),
@@ -250,18 +263,64 @@ class WebSocket:
         with _live_lock:
             _live[self._handle] = weakref.ref(self)
         # Events that happened since ws_create were kept; they arrive now.
-        _check(lib.ws_set_callback(self._handle, _trampoline, None))
+        if any(getattr(self, name) is not None for name in _CALLBACKS):
+            _check(lib.ws_set_callback(self._handle, _trampoline, None))
+        else:
+            q = ctypes.c_uint64(0)
+            _check(lib.ws_queue_new(ctypes.byref(q)))
+            self._events_q = q.value
+            _check(lib.ws_queue_attach(self._handle, self._events_q))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _CALLBACKS and value is not None and getattr(self, "_events_q", 0):
+            self._to_callbacks()
+
+    def _to_callbacks(self) -> None:
+        # Pull mode -> callbacks, in order: park new events in the library,
+        # hand over what the queue already holds, then let the worker deliver
+        # the parked ones (newer) to the callback.
+        with self._pull_lock:
+            q, self._events_q = self._events_q, 0
+            if not q or not self._handle:
+                return
+            _check(native.lib.ws_set_callback(self._handle, None, None))
+            while self._pull_batch(q, 0):
+                pass
+            native.lib.ws_queue_free(q)
+            for item in list(self._inbox):
+                self._queue.put(item)
+            self._inbox.clear()
+            _check(native.lib.ws_set_callback(self._handle, _trampoline, None))
+
+    def _pull_batch(self, q: int, timeout_ms: int) -> int:
+        """Pull mode: take one batch of events from the queue and handle them here."""
+        _check(native.lib.ws_queue_poll(q, self._batch, _BATCH, timeout_ms, ctypes.byref(self._count)))
+        n = self._count.value
+        for i in range(n):
+            self._on_event(self._batch[i])
+        return n
+
+    def _pull(self, deadline: Optional[float]) -> None:
+        """Pull mode: wait for events (at most 0.1 s, so Ctrl-C stays prompt)."""
+        left = 0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic()))
+        with self._pull_lock:
+            if self._events_q:
+                self._pull_batch(self._events_q, int(left * 1000))
+                return
+        time.sleep(0)  # switched to callbacks meanwhile
 
     # --- events (worker thread) ----------------------------------------------------------------
 
     def _on_event(self, ev: native.Event) -> None:
-        self._worker = threading.get_ident()
         t = ev.type
         if t == native.EVENT_MESSAGE:
             data = ctypes.string_at(ev.data, ev.len) if ev.len else b""
             msg: Message = data if ev.is_binary else data.decode("utf-8")
             if self.on_message is not None:
                 self._fire("on_message", msg)
+            elif self._events_q:
+                self._inbox.append(msg)
             else:
                 self._queue.put(msg)
         elif t == native.EVENT_OPEN:
@@ -282,7 +341,10 @@ class WebSocket:
             self._close_info = (ev.code, (ev.reason or b"").decode("utf-8", "replace"))
             self._opened.clear()
             self._closed.set()
-            self._queue.put(_CLOSED)
+            if self._events_q:
+                self._inbox.append(_CLOSED)
+            else:
+                self._queue.put(_CLOSED)
             self._fire("on_close", ev.code, self._close_info[1])
 
     def _fire(self, name: str, *args: Any) -> None:
@@ -334,6 +396,18 @@ class WebSocket:
         if self.on_message is not None:
             raise errors.InvalidState("recv() is not available while on_message is set")
         deadline = None if timeout is None else time.monotonic() + timeout
+        while self._events_q or self._inbox:
+            if self._inbox:
+                item = self._inbox.popleft()
+                if item is _CLOSED:
+                    self._inbox.appendleft(_CLOSED)  # every later recv() sees it too
+                    code, reason = self._close_info
+                    raise errors.ConnectionClosed(f"connection closed ({code} {reason})".strip(), code=code,
+                                                  reason=reason)
+                return item  # type: ignore[no-any-return]
+            if deadline is not None and time.monotonic() >= deadline:
+                raise errors.Timeout(f"no message within {timeout} s")
+            self._pull(deadline)
         while True:
             slice_ = 0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic()))
             try:
@@ -363,7 +437,11 @@ class WebSocket:
         ``ConnectionClosed``. Returns ``self``.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._opened.wait(0.1):
+        while not self._opened.wait(0 if self._events_q else 0.1):
+            if self._events_q and not self._closed.is_set():
+                self._pull(deadline)
+                if self._opened.is_set():
+                    break
             if self._closed.is_set():
                 if self._last_error is not None:
                     raise self._last_error
@@ -385,6 +463,11 @@ class WebSocket:
             _check(native.lib.ws_close(handle, code, reason.encode() if reason else None))
             if threading.get_ident() == self._worker:
                 return  # inside a callback: the close event follows; __del__ frees
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while self._events_q and not self._closed.is_set():
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                self._pull(deadline)
             self._closed.wait(timeout)
             self._final_stats = self._read_stats(handle)
             self._release()
@@ -395,6 +478,9 @@ class WebSocket:
             with _live_lock:
                 _live.pop(handle, None)
             native.lib.ws_free(handle)
+        q, self._events_q = getattr(self, "_events_q", 0), 0
+        if q:
+            native.lib.ws_queue_free(q)
 
     def __del__(self) -> None:
         # Garbage-collected without close(): release without waiting.

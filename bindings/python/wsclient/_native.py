@@ -149,6 +149,10 @@ _PROTOTYPES = {
     "ws_buffered_amount": (_S, [_H, POINTER(c_uint64)]),
     "ws_get_stats": (_S, [_H, POINTER(Stats)]),
     "ws_set_url": (_S, [_H, c_char_p]),
+    "ws_queue_new": (_S, [POINTER(_H)]),
+    "ws_queue_free": (_S, [_H]),
+    "ws_queue_attach": (_S, [_H, _H]),
+    "ws_queue_poll": (_S, [_H, POINTER(Event), c_size_t, c_int32, POINTER(c_size_t)]),
     "ws_set_header": (_S, [_H, c_char_p, c_char_p]),
 }
 
