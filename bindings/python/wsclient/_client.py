@@ -284,7 +284,7 @@ class WebSocket:
             q, self._events_q = self._events_q, 0
             if not q or not self._handle:
                 return
-            _check(native.lib.ws_set_callback(self._handle, None, None))
+            _check(native.lib.ws_set_callback(self._handle, native.CALLBACK(), None))  # NULL: park events
             while self._pull_batch(q, 0):
                 pass
             native.lib.ws_queue_free(q)
