@@ -94,42 +94,44 @@ fn a_big_message_trickling_in_does_not_trip_the_timeout() {
     ok(ws_free(h));
 }
 
-#[test]
-fn application_payload_pings_are_text_messages() {
+/// A server that reports every message it reads (and answers text with a
+/// JSON pong).
+fn recording_server() -> (Server, mpsc::Receiver<Message>) {
     let (tx, rx) = mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
     let server = serve(move |stream| {
         let tx = tx.lock().unwrap().clone();
         let mut ws = tungstenite::accept(stream).unwrap();
         while let Ok(m) = ws.read() {
-            if let Message::Text(t) = &m {
-                let _ = tx.send(t.to_string());
+            if m.is_text() {
                 let _ = ws.send(Message::text("{\"op\":\"pong\"}"));
             }
+            let _ = tx.send(m);
         }
     });
+    (server, rx)
+}
+
+#[test]
+fn application_payload_pings_are_text_messages() {
+    let (server, rx) = recording_server();
     let h = create_with(&server.url(), |cfg| unsafe {
         ok(ws_config_set_ping_interval_ms(cfg, 100));
         ok(ws_config_set_ping_payload(cfg, cs("{\"op\":\"ping\"}").as_ptr()));
     });
     expect_open(h);
     for _ in 0..3 {
-        assert_eq!(rx.recv_timeout(Duration::from_secs(2)).unwrap(), "{\"op\":\"ping\"}");
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(2)).unwrap(),
+            Message::text("{\"op\":\"ping\"}")
+        );
     }
     ok(ws_free(h));
 }
 
 #[test]
 fn heartbeat_off_sends_no_pings() {
-    let (tx, rx) = mpsc::channel();
-    let tx = std::sync::Mutex::new(tx);
-    let server = serve(move |stream| {
-        let tx = tx.lock().unwrap().clone();
-        let mut ws = tungstenite::accept(stream).unwrap();
-        while let Ok(m) = ws.read() {
-            let _ = tx.send(m.is_ping());
-        }
-    });
+    let (server, rx) = recording_server();
     let h = create_with(&server.url(), |cfg| ok(ws_config_set_ping_interval_ms(cfg, 0)));
     expect_open(h);
     assert!(rx.recv_timeout(Duration::from_millis(500)).is_err(), "nothing was sent");

@@ -401,9 +401,7 @@ class WebSocket:
                 item = self._inbox.popleft()
                 if item is _CLOSED:
                     self._inbox.appendleft(_CLOSED)  # every later recv() sees it too
-                    code, reason = self._close_info
-                    raise errors.ConnectionClosed(f"connection closed ({code} {reason})".strip(), code=code,
-                                                  reason=reason)
+                    raise self._closed_error()
                 return item  # type: ignore[no-any-return]
             if deadline is not None and time.monotonic() >= deadline:
                 raise errors.Timeout(f"no message within {timeout} s")
@@ -418,10 +416,12 @@ class WebSocket:
                 continue
             if item is _CLOSED:
                 self._queue.put(_CLOSED)  # every later recv() sees it too
-                code, reason = self._close_info
-                raise errors.ConnectionClosed(f"connection closed ({code} {reason})".strip(), code=code,
-                                              reason=reason)
+                raise self._closed_error()
             return item  # type: ignore[no-any-return]
+
+    def _closed_error(self) -> errors.ConnectionClosed:
+        code, reason = self._close_info
+        return errors.ConnectionClosed(f"connection closed ({code} {reason})".strip(), code=code, reason=reason)
 
     def __iter__(self) -> Iterator[Message]:
         """Messages until the connection closes for good."""
