@@ -134,19 +134,22 @@ def test_assigning_a_callback_later_keeps_every_message_in_order(server):
     ws = wsclient.connect(server.url)  # no callbacks: the fast pull mode
     for i in range(5):
         ws.send(f"m{i}")
-    assert ws.recv(5) == "m0"
-    time.sleep(0.3)  # m1..m4 are waiting, unread
+    time.sleep(0.3)
+    assert ws.recv(5) == "m0"  # that read took m1..m4 into the local inbox too
+    for i in range(5, 10):
+        ws.send(f"m{i}")
+    time.sleep(0.3)  # m5..m9 wait in the library's queue
     got = []
     done = threading.Event()
 
     def on_message(w, msg):
         got.append(msg)
-        if msg == "m6":
+        if msg == "m11":
             done.set()
 
     ws.on_message = on_message  # switches to callbacks
-    ws.send("m5")
-    ws.send("m6")
+    ws.send("m10")
+    ws.send("m11")
     assert done.wait(5)
-    assert got == [f"m{i}" for i in range(1, 7)]
+    assert got == [f"m{i}" for i in range(1, 12)]
     ws.close()

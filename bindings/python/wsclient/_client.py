@@ -285,12 +285,17 @@ class WebSocket:
             if not q or not self._handle:
                 return
             _check(native.lib.ws_set_callback(self._handle, native.CALLBACK(), None))  # NULL: park events
+            # Oldest first: messages already read into the inbox, then what
+            # the queue holds, then (from the worker) the parked events.
+            inbox, self._inbox = list(self._inbox), collections.deque()
+            for item in inbox:
+                if item is not _CLOSED and self.on_message is not None:
+                    self._fire("on_message", item)
+                else:
+                    self._queue.put(item)
             while self._pull_batch(q, 0):
                 pass
             native.lib.ws_queue_free(q)
-            for item in list(self._inbox):
-                self._queue.put(item)
-            self._inbox.clear()
             _check(native.lib.ws_set_callback(self._handle, _trampoline, None))
 
     def _pull_batch(self, q: int, timeout_ms: int) -> int:
