@@ -13,7 +13,7 @@ APT_PACKAGES := gcc g++ make pkg-config libssl-dev valgrind
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 
-.PHONY: all build demo test test-rust test-python test-node python node deps lint clean
+.PHONY: all build demo test test-rust test-python test-node python node bench bench-quick bench-deps deps lint clean
 
 all: build
 
@@ -77,6 +77,18 @@ test-node: node
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+## Benchmarks against the peers, in one run (see bench/README.md). Never part of `make test`.
+bench-deps: python node
+	$(PYTHON) -m pip install -q -r bench/requirements.txt
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -Iinclude bench/clients/wsclient.c \
+	  -L$(RELEASE) -lwsclient -Wl,-rpath,$(abspath $(RELEASE)) -o $(RELEASE)/bench-wsclient-c
+
+bench: bench-deps
+	$(PYTHON) bench/run.py
+
+bench-quick: bench-deps
+	$(PYTHON) bench/run.py --quick
 
 clean:
 	$(CARGO) clean

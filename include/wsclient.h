@@ -74,6 +74,11 @@
 #define WS_MAX_TIMEOUT_MS 86400000
 
 /**
+ * Smallest accepted worker thread stack size in bytes (32 KiB).
+ */
+#define WS_MIN_THREAD_STACK_SIZE (32 << 10)
+
+/**
  * Default interval between heartbeat pings in ms (0 turns them off).
  */
 #define WS_DEFAULT_PING_INTERVAL_MS 30000
@@ -776,6 +781,16 @@ ws_status ws_config_set_queue_while_disconnected(ws_config cfg, bool enabled);
  * each handle picks its own seed. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
  */
 ws_status ws_config_set_random_seed(ws_config cfg, uint64_t seed);
+
+/**
+ * Set the stack size of the connection's worker thread, in bytes (0: the
+ * platform default, usually 2 MiB of address space of which only the used
+ * pages cost memory). With many connections, a small stack (64 KiB is
+ * plenty for `ws://`; give `wss://` 256 KiB) and a small read buffer keep
+ * each connection small. Range 0 or `WS_MIN_THREAD_STACK_SIZE`..64 MiB.
+ * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_thread_stack_size(ws_config cfg, size_t bytes);
 
 /**
  * Open a connection to `url` with default options. Returns at once: the

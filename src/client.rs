@@ -143,7 +143,8 @@ pub enum Command {
     Dispatch,
 }
 
-/// A self-pipe that wakes the worker out of `poll(2)`.
+/// Wakes the worker out of `poll(2)`: an eventfd on Linux (one fd), a
+/// self-pipe elsewhere.
 pub struct Waker {
     read_fd: RawFd,
     write_fd: RawFd,
@@ -151,6 +152,17 @@ pub struct Waker {
 }
 
 impl Waker {
+    #[cfg(target_os = "linux")]
+    fn new() -> std::io::Result<Waker> {
+        // SAFETY: plain eventfd(2) call.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Waker { read_fd: fd, write_fd: fd, armed: AtomicBool::new(false) })
+    }
+
+    #[cfg(not(target_os = "linux"))]
     fn new() -> std::io::Result<Waker> {
         let mut fds = [0; 2];
         // SAFETY: fds is a valid array of two ints.
@@ -167,11 +179,13 @@ impl Waker {
         Ok(Waker { read_fd: fds[0], write_fd: fds[1], armed: AtomicBool::new(false) })
     }
 
-    /// Wake the worker; at most one byte is in flight at a time.
+    /// Wake the worker; at most one wake-up is in flight at a time.
     pub fn wake(&self) {
         if !self.armed.swap(true, Ordering::SeqCst) {
-            // SAFETY: writing one byte from a valid buffer to our own pipe.
-            unsafe { libc::write(self.write_fd, [1u8].as_ptr().cast(), 1) };
+            // 8 bytes for an eventfd; a pipe takes them as well.
+            let one = 1u64.to_ne_bytes();
+            // SAFETY: writing from a valid buffer to our own fd.
+            unsafe { libc::write(self.write_fd, one.as_ptr().cast(), one.len()) };
         }
     }
 
@@ -180,15 +194,14 @@ impl Waker {
         self.read_fd
     }
 
-    /// Call before draining the command channel. Empties the pipe, then
+    /// Call before draining the command channel. Empties the fd, then
     /// re-arms: a sender that saw the flag still set had queued its command
     /// before this returned, so the drain that follows sees it; any later
-    /// sender writes a byte that stays in the pipe and wakes `poll`. (Clearing
-    /// the flag before emptying the pipe would swallow such a byte and lose
-    /// the wake-up.)
+    /// sender writes again and wakes `poll`. (Clearing the flag before
+    /// emptying the fd would swallow such a write and lose the wake-up.)
     pub fn reset(&self) {
         let mut buf = [0u8; 64];
-        // SAFETY: reading into a valid buffer from our own nonblocking pipe.
+        // SAFETY: reading into a valid buffer from our own nonblocking fd.
         while unsafe { libc::read(self.read_fd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
         self.armed.store(false, Ordering::SeqCst);
     }
@@ -196,10 +209,12 @@ impl Waker {
 
 impl Drop for Waker {
     fn drop(&mut self) {
-        // SAFETY: the fds are ours and closed once.
+        // SAFETY: the fds are ours and closed once (one fd for an eventfd).
         unsafe {
             libc::close(self.read_fd);
-            libc::close(self.write_fd);
+            if self.write_fd != self.read_fd {
+                libc::close(self.write_fd);
+            }
         }
     }
 }
@@ -374,15 +389,13 @@ impl Client {
             return Err(Error::new(ws_status::WS_ERR_INVALID_STATE, "already started"));
         };
         let shared = Arc::clone(&self.shared);
-        let join = thread::Builder::new()
-            .name(format!("wsclient-{}", handle & 0xFFFF_FFFF))
-            .spawn(move || crate::worker::run(shared, rx, config))
-            .map_err(|e| {
-                Error::new(
-                    ws_status::WS_ERR_INTERNAL,
-                    format!("cannot start the worker thread: {e}"),
-                )
-            })?;
+        let mut builder = thread::Builder::new().name(format!("wsclient-{}", handle & 0xFFFF_FFFF));
+        if let Some(size) = config.thread_stack_size {
+            builder = builder.stack_size(size);
+        }
+        let join = builder.spawn(move || crate::worker::run(shared, rx, config)).map_err(|e| {
+            Error::new(ws_status::WS_ERR_INTERNAL, format!("cannot start the worker thread: {e}"))
+        })?;
         *self.worker.lock().unwrap_or_else(|e| e.into_inner()) = Some(join);
         Ok(())
     }

@@ -25,6 +25,8 @@ pub const WS_MIN_READ_BUFFER_SIZE: usize = 256;
 pub const WS_MAX_READ_BUFFER_SIZE: usize = 64 << 20;
 /// Largest accepted timeout in ms (one day); the smallest is 1.
 pub const WS_MAX_TIMEOUT_MS: u32 = 86_400_000;
+/// Smallest accepted worker thread stack size in bytes (32 KiB).
+pub const WS_MIN_THREAD_STACK_SIZE: usize = 32 << 10;
 /// Default interval between heartbeat pings in ms (0 turns them off).
 pub const WS_DEFAULT_PING_INTERVAL_MS: u32 = 30_000;
 /// Default time in ms to wait for any sign of life after a ping.
@@ -154,6 +156,8 @@ pub struct Config {
     pub queue_while_disconnected: bool,
     /// Seed of the backoff jitter; `None` picks one per handle.
     pub seed: Option<u64>,
+    /// Stack size of the worker thread; `None`: the platform default.
+    pub thread_stack_size: Option<usize>,
 }
 
 impl Default for Config {
@@ -182,6 +186,7 @@ impl Default for Config {
             queue_max_bytes: WS_DEFAULT_QUEUE_MAX_BYTES,
             queue_while_disconnected: true,
             seed: None,
+            thread_stack_size: None,
         }
     }
 }

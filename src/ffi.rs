@@ -560,6 +560,27 @@ pub extern "C" fn ws_config_set_random_seed(cfg: ws_config, seed: u64) -> ws_sta
     })
 }
 
+/// Set the stack size of the connection's worker thread, in bytes (0: the
+/// platform default, usually 2 MiB of address space of which only the used
+/// pages cost memory). With many connections, a small stack (64 KiB is
+/// plenty for `ws://`; give `wss://` 256 KiB) and a small read buffer keep
+/// each connection small. Range 0 or `WS_MIN_THREAD_STACK_SIZE`..64 MiB.
+/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_thread_stack_size(cfg: ws_config, bytes: usize) -> ws_status {
+    guard(|| {
+        if bytes != 0 && !(crate::config::WS_MIN_THREAD_STACK_SIZE..=64 << 20).contains(&bytes) {
+            return Err(Error::invalid(format!(
+                "thread stack size must be 0 or between 32 KiB and 64 MiB, got {bytes}"
+            )));
+        }
+        with_config(cfg, |c| {
+            c.thread_stack_size = (bytes != 0).then_some(bytes);
+            Ok(())
+        })
+    })
+}
+
 /// Borrow a C array argument; NULL is fine when `count` is 0.
 ///
 /// # Safety

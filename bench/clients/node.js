@@ -1,0 +1,70 @@
+'use strict';
+// Benchmark clients in Node: ours (wsclient) and the `ws` package's client.
+// Same command line as every bench client; prints one JSON line. Sends from
+// the main thread; replies arrive as events there.
+const path = require('path');
+
+const a = { client: 'wsclient', url: '', mode: 'rtt', count: 1000, size: 32, window: 1, hold: 30 };
+for (let i = 2; i + 1 < process.argv.length; i += 2) {
+  const k = process.argv[i].replace(/^--/, '');
+  a[k] = ['count', 'size', 'window', 'hold'].includes(k) ? Number(process.argv[i + 1]) : process.argv[i + 1];
+}
+
+const nodeDir = path.resolve(__dirname, '..', '..', 'bindings', 'node');
+const WebSocket = a.client === 'ws'
+  ? require(require.resolve('ws', { paths: [nodeDir] }))
+  : require(nodeDir).WebSocket;
+
+const rssKib = () => Math.round(process.memoryUsage.rss() / 1024);
+const cpuS = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+
+function open(small) {
+  const opts = a.client === 'ws' ? [] : [[], small ? { readBufferSize: 4096 } : { pingInterval: 0 }];
+  const ws = new WebSocket(a.url, ...opts);
+  ws.binaryType = 'nodebuffer';
+  return new Promise((resolve, reject) => {
+    ws.onopen = () => resolve(ws);
+    ws.onerror = (e) => reject(e.error || new Error('error'));
+  });
+}
+
+(async () => {
+  if (a.mode === 'connections') {
+    const before = rssKib();
+    const t0 = process.hrtime.bigint();
+    const conns = await Promise.all(Array.from({ length: a.count }, () => open(true)));
+    const openS = Number(process.hrtime.bigint() - t0) / 1e9;
+    const c0 = cpuS();
+    await new Promise((r) => setTimeout(r, a.hold * 1000));
+    console.log(JSON.stringify({ open_s: openS, rss_kib_before: before, rss_kib_held: rssKib(),
+      cpu_s_idle: cpuS() - c0, count: conns.length }));
+    process.exit(0);
+  }
+  const ws = await open(false);
+  const payload = a.size > 1024 ? Buffer.alloc(a.size, 120) : 'x'.repeat(a.size);
+  const times = [];
+  let sent = 0, got = 0, ts = 0n;
+  const t0 = process.hrtime.bigint();
+  await new Promise((resolve) => {
+    const pump = () => {
+      while (sent < a.count && sent - got < a.window) { ts = process.hrtime.bigint(); ws.send(payload); sent++; }
+    };
+    ws.onmessage = () => {
+      if (a.window === 1) times.push(Number(process.hrtime.bigint() - ts) / 1e3);
+      got++;
+      if (got === a.count) resolve(); else pump();
+    };
+    pump();
+  });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const out = { msgs_per_s: a.count / secs, mib_per_s: (a.count * a.size) / secs / 2 ** 20 };
+  if (times.length) {
+    times.sort((x, y) => x - y);
+    out.p50_us = times[times.length >> 1];
+    out.p99_us = times[Math.floor((times.length * 99) / 100)];
+    out.mean_us = times.reduce((s, x) => s + x, 0) / times.length;
+  }
+  console.log(JSON.stringify(out));
+  ws.onclose = () => process.exit(0);
+  ws.close();
+})();
