@@ -34,7 +34,7 @@ QUICK = {
     "rtt": dict(count=2000, size=32, window=1),
     "throughput": dict(count=20000, size=64, window=128),
     "bandwidth": dict(count=50, size=1 << 20, window=4),
-    "connections": dict(count=100, size=0, window=0, hold=2),
+    "connections": dict(count=100, size=0, window=0, hold=1),
 }
 
 # name -> (command, which server URL)
