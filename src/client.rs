@@ -611,9 +611,7 @@ impl Client {
     /// Set a header from the next connection attempt on, replacing any of the
     /// same name.
     pub fn set_header(&self, name: &str, value: &str) -> Result<()> {
-        let mut scratch = Config::default();
-        scratch.add_header(name, value)?;
-        let header = scratch.headers.pop().expect("added above");
+        let header = crate::config::header(name, value)?;
         let mut next = self.shared.next_attempt.lock().unwrap_or_else(|e| e.into_inner());
         next.headers.retain(|(n, _)| *n != header.0);
         next.headers.push(header);

@@ -195,6 +195,29 @@ fn ms(v: u32) -> Duration {
     Duration::from_millis(v.into())
 }
 
+/// Check an extra request header; those the handshake sets itself are refused.
+pub fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
+    let name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| Error::invalid(format!("'{name}' is not a valid HTTP header name")))?;
+    const OWNED: [&str; 6] = [
+        "host",
+        "upgrade",
+        "connection",
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-protocol",
+    ];
+    if OWNED.contains(&name.as_str()) {
+        return Err(Error::invalid(format!(
+            "header '{name}' is set by the handshake (use the subprotocol option for Sec-WebSocket-Protocol)"
+        )));
+    }
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        Error::invalid(format!("the value of header '{name}' has invalid characters"))
+    })?;
+    Ok((name, value))
+}
+
 /// Check a duration in ms against `0..=WS_MAX_TIMEOUT_MS` (`zero_ok`) or
 /// `1..=WS_MAX_TIMEOUT_MS`.
 pub fn duration_ms(name: &str, v: u32, zero_ok: bool) -> Result<Duration> {
@@ -221,25 +244,7 @@ impl Config {
 
     /// Add a request header. Headers the handshake owns are refused.
     pub fn add_header(&mut self, name: &str, value: &str) -> Result<()> {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| Error::invalid(format!("'{name}' is not a valid HTTP header name")))?;
-        const OWNED: [&str; 6] = [
-            "host",
-            "upgrade",
-            "connection",
-            "sec-websocket-key",
-            "sec-websocket-version",
-            "sec-websocket-protocol",
-        ];
-        if OWNED.contains(&name.as_str()) {
-            return Err(Error::invalid(format!(
-                "header '{name}' is set by the handshake (use the subprotocol option for Sec-WebSocket-Protocol)"
-            )));
-        }
-        let value = HeaderValue::from_str(value).map_err(|_| {
-            Error::invalid(format!("the value of header '{name}' has invalid characters"))
-        })?;
-        self.headers.push((name, value));
+        self.headers.push(header(name, value)?);
         Ok(())
     }
 

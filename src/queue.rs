@@ -65,7 +65,6 @@ impl EventQueue {
     /// Make a waiting `pop_batch` return now.
     pub fn wake(&self) {
         self.lock().woken = true;
-        self.len.fetch_add(0, Ordering::Release);
         self.cv.notify_all();
     }
 
