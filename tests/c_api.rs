@@ -81,6 +81,20 @@ const PROGRAMS: [(&str, &str, &str, &str); 5] = [
     ("examples/c/quickstart.c", "quickstart", "", ""),
 ];
 
+/// `bin` under valgrind memcheck: any error or definite/indirect leak fails.
+fn valgrind(bin: &Path) -> Command {
+    let mut cmd = Command::new("valgrind");
+    cmd.args([
+        "--quiet",
+        "--error-exitcode=99",
+        "--leak-check=full",
+        "--show-leak-kinds=definite,indirect",
+        "--errors-for-leak-kinds=definite,indirect",
+    ])
+    .arg(bin);
+    cmd
+}
+
 fn args(extra: &str) -> Vec<&str> {
     extra.split_whitespace().collect()
 }
@@ -120,17 +134,8 @@ fn c_programs_are_clean_under_valgrind() {
     let server = echo_server();
     for (src, name, _, extra) in PROGRAMS {
         let bin = compile(src, &format!("{name}_vg"), false);
-        let mut cmd = Command::new("valgrind");
-        cmd.args([
-            "--quiet",
-            "--error-exitcode=99",
-            "--leak-check=full",
-            "--show-leak-kinds=definite,indirect",
-            "--errors-for-leak-kinds=definite,indirect",
-        ])
-        .arg(&bin)
-        .arg(server.url())
-        .args(args(extra));
+        let mut cmd = valgrind(&bin);
+        cmd.arg(server.url()).args(args(extra));
         run(cmd, &format!("{name} under valgrind"));
     }
 }
@@ -142,24 +147,13 @@ fn c_programs_are_clean_under_valgrind() {
 fn reconnect_example_survives_an_outage() {
     let server = echo_server();
     let bin = compile("examples/c/reconnect.c", "reconnect", false);
-    let valgrind = std::env::var_os("WSCLIENT_SKIP_VALGRIND").is_none();
+    let use_valgrind = std::env::var_os("WSCLIENT_SKIP_VALGRIND").is_none();
     for under_valgrind in [false, true] {
-        if under_valgrind && !valgrind {
+        if under_valgrind && !use_valgrind {
             continue;
         }
         let proxy = Proxy::start(server.port);
-        let mut cmd = if under_valgrind {
-            let mut c = Command::new("valgrind");
-            c.args(["--quiet", "--error-exitcode=99", "--leak-check=full"])
-                .args([
-                    "--show-leak-kinds=definite,indirect",
-                    "--errors-for-leak-kinds=definite,indirect",
-                ])
-                .arg(&bin);
-            c
-        } else {
-            Command::new(&bin)
-        };
+        let mut cmd = if under_valgrind { valgrind(&bin) } else { Command::new(&bin) };
         cmd.arg(proxy.url()).arg("4");
         let outage = std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(1550));
