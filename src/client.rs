@@ -298,6 +298,7 @@ impl Shared {
         if let Some(q) = s.queue.clone() {
             if !s.freed {
                 let events: Vec<Event> = s.pending.drain(..).collect();
+                self.pending_len.store(0, Ordering::Release);
                 s.close_taken |= events.iter().any(Event::is_close);
                 q.push(self.handle.load(Ordering::Relaxed), events);
             }
@@ -306,10 +307,12 @@ impl Shared {
         loop {
             if s.freed {
                 s.pending.clear();
+                self.pending_len.store(0, Ordering::Release);
                 break;
             }
             let (Some(cb), None) = (s.callback, s.delivering) else { break };
             let Some(ev) = s.pending.pop_front() else { break };
+            self.pending_len.store(s.pending.len(), Ordering::Release);
             s.close_taken |= ev.is_close();
             s.delivering = Some(thread::current().id());
             drop(s);
@@ -561,6 +564,7 @@ impl Client {
         s.freed = true;
         s.callback = None;
         s.pending.clear();
+        self.shared.pending_len.store(0, Ordering::Release);
         let done = s.worker_done;
         drop(s);
         self.shared.sink_cv.notify_all();
