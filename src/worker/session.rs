@@ -15,6 +15,7 @@ use crate::{
 };
 use std::{io, sync::atomic::Ordering, time::Instant};
 use tungstenite::{
+    error::ProtocolError,
     protocol::{frame::coding::CloseCode, CloseFrame},
     Error as WsError, Message, WebSocket,
 };
@@ -227,6 +228,19 @@ impl Session<'_> {
                     }
                 }
                 Ok(Message::Close(frame)) => {
+                    if !self.close_sent && frame.as_ref().is_some_and(invalid_code_reply) {
+                        // tungstenite has queued its 1002 answer: send it
+                        // and fail the connection.
+                        let _ = self.ws.flush();
+                        return (
+                            false,
+                            Some(self.failed(ConnError::new(
+                                ws_error_kind::WS_ERROR_PROTOCOL,
+                                "protocol violation by the peer: its close frame carried a close \
+                             code that is not allowed (RFC 6455, 7.4); answered with 1002",
+                            ))),
+                        );
+                    }
                     // A close from the peer, or its answer to ours. tungstenite
                     // queues the echo; once it is out, both close frames are
                     // exchanged and the client may drop TCP (RFC 6455, 7.1.1).
@@ -250,6 +264,14 @@ impl Session<'_> {
                 Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
                     let pc = self.peer_close.take();
                     return (false, Some(self.ended(pc)));
+                }
+                // Frames after the peer's close frame are ignored (RFC 6455,
+                // 5.5.1): only our echo is left to send.
+                Err(WsError::Protocol(ProtocolError::ReceivedAfterClosing))
+                    if self.peer_close.is_some() =>
+                {
+                    more = false;
+                    break;
                 }
                 Err(e) => return (false, Some(self.fail(ConnError::from_ws(e)))),
             }
@@ -323,7 +345,19 @@ impl Session<'_> {
                 let _ = self.ws.flush();
             }
         }
+        self.failed(err)
+    }
+
+    /// The connection failed; any close frame is already on its way.
+    fn failed(&self, err: ConnError) -> SessionEnd {
         let ending = if self.close_sent { Ending::UserClose } else { Ending::Failure };
         SessionEnd { closed: Closed::abnormal(""), ending, error: Some(err) }
     }
+}
+
+/// Whether tungstenite replaced the peer's close frame by its own 1002
+/// answer, which it does when the peer's code is not allowed on the wire
+/// (0-999, 1004-1006, 1014-2999 but the registered ones, 5000 and up).
+fn invalid_code_reply(frame: &CloseFrame) -> bool {
+    frame.code == CloseCode::Protocol && frame.reason.as_str() == "Protocol violation"
 }

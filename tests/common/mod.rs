@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::result_large_err)]
 
 pub mod proxy;
+pub mod raw;
 
 use std::{
     ffi::{CStr, CString},
