@@ -191,6 +191,44 @@ typedef int32_t ws_status;
 #endif // __cplusplus
 
 /**
+ * How much the library logs. Each level includes the ones above it.
+ */
+enum ws_log_level
+#ifdef __cplusplus
+  : int32_t
+#endif // __cplusplus
+ {
+  /**
+   * Nothing (the default).
+   */
+  WS_LOG_OFF = 0,
+  /**
+   * Failed connections, protocol violations, internal errors.
+   */
+  WS_LOG_ERROR = 1,
+  /**
+   * Reconnects and their reason, refused sends.
+   */
+  WS_LOG_WARN = 2,
+  /**
+   * Connection attempts, opens, closes.
+   */
+  WS_LOG_INFO = 3,
+  /**
+   * Steps of a connection (DNS, TCP, TLS, upgrade), handles created and
+   * freed.
+   */
+  WS_LOG_DEBUG = 4,
+  /**
+   * Every ping, pong and message (sizes only, never payloads).
+   */
+  WS_LOG_TRACE = 5,
+};
+#ifndef __cplusplus
+typedef int32_t ws_log_level;
+#endif // __cplusplus
+
+/**
  * The type of a `ws_event`.
  */
 enum ws_event_type
@@ -341,14 +379,21 @@ typedef int32_t ws_ready_state;
 #endif // __cplusplus
 
 /**
- * A configuration handle, from `ws_config_new`. 0 is never valid.
- */
-typedef uint64_t ws_config;
-
-/**
  * A connection handle. 0 is never a valid handle.
  */
 typedef uint64_t ws_handle;
+
+/**
+ * A log function: the level, the handle the line is about (0 when none),
+ * the message (valid only during the call) and the `user_data` given to
+ * `ws_set_logger`. It may run on any thread, several at once.
+ */
+typedef void (*ws_log_fn)(ws_log_level level, ws_handle handle, const char *message, void *user_data);
+
+/**
+ * A configuration handle, from `ws_config_new`. 0 is never valid.
+ */
+typedef uint64_t ws_config;
 
 /**
  * One event. All pointers are owned by the library: in a callback they are
@@ -510,6 +555,35 @@ extern "C" {
  * header matches the library.
  */
 const char *ws_version(void);
+
+/**
+ * Turn the library's logging on, off, or to your own function. Nothing is
+ * logged by default. Without a call to this function, the environment
+ * variable `WSCLIENT_LOG=error|warn|info|debug|trace` sends lines to stderr,
+ * prefixed with `wsclient LEVEL: [0xHANDLE]`; a call replaces that.
+ *
+ * - `level`: a `ws_log_level`; lines of this level and the ones above it are
+ *   logged. `WS_LOG_OFF` turns logging off.
+ * - `logger`: called for each line with the level, the handle it is about
+ *   (0 for none), the message (valid during the call only) and `user_data`.
+ *   NULL: write lines to stderr. It may run on any thread, on several at
+ *   once; it may call `ws_*` functions (lines that arise on its thread
+ *   while it runs are dropped, not recursed into).
+ *
+ * What is logged: connection attempts with the URL (without user
+ * information), DNS/TCP/TLS/upgrade steps, opens, closes, reconnects with
+ * the delay and reason, pings and pongs, message sizes, and errors. Header
+ * values are never logged, and no payload bytes.
+ *
+ * When this returns, the previous logger function is no longer running on
+ * any other thread, so its `user_data` may be released.
+ *
+ * Returns `WS_OK`, or `WS_ERR_INVALID_ARGUMENT` for a level out of range.
+ *
+ * # Safety
+ * `logger` must be safe to call from any thread with `user_data`.
+ */
+ws_status ws_set_logger(int32_t level, ws_log_fn logger, void *user_data);
 
 /**
  * A static NUL-terminated description of a status code ("unknown status"

@@ -278,8 +278,14 @@ impl Shared {
         std::mem::replace(&mut *self.accepting.write().unwrap_or_else(|e| e.into_inner()), false)
     }
 
+    /// The handle events carry (0 before `start`).
+    pub fn handle(&self) -> u64 {
+        self.handle.load(Ordering::Relaxed)
+    }
+
     /// Queue an event and deliver what can be delivered.
     pub fn emit(&self, ev: Event) {
+        ev.log(self.handle());
         let mut s = self.sink();
         if s.freed {
             return;

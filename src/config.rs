@@ -46,9 +46,9 @@ pub const WS_DEFAULT_QUEUE_MAX_BYTES: u64 = 256 << 20;
 /// A parsed `ws://` or `wss://` URL.
 #[derive(Clone, Debug)]
 pub struct Target {
-    /// The URL as given.
+    /// The URL for messages and logs: user information replaced by `***`.
     pub url: String,
-    /// The parsed URI.
+    /// The parsed URI, without user information.
     pub uri: Uri,
     /// Host name or address, without IPv6 brackets.
     pub host: String,
@@ -56,15 +56,81 @@ pub struct Target {
     pub port: u16,
     /// Whether the scheme is `wss`.
     pub tls: bool,
+    /// `Basic` credentials from `user:password@` in the URL (marked
+    /// sensitive), sent unless an `Authorization` header is set.
+    pub authorization: Option<HeaderValue>,
+}
+
+/// Split `scheme://userinfo@rest` into the URL without the user
+/// information, the same with `***` in its place (for messages), and the
+/// user information.
+fn split_userinfo(url: &str) -> (String, String, Option<&str>) {
+    if let Some(start) = url.find("://").map(|i| i + 3) {
+        let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+        if let Some(at) = url[start..end].rfind('@') {
+            let (head, tail) = (&url[..start], &url[start + at + 1..]);
+            return (
+                format!("{head}{tail}"),
+                format!("{head}***@{tail}"),
+                Some(&url[start..start + at]),
+            );
+        }
+    }
+    (url.to_string(), url.to_string(), None)
+}
+
+fn percent_decode(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// Standard base64 with padding (RFC 4648, section 4).
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = u32::from(c[0]) << 16
+            | u32::from(*c.get(1).unwrap_or(&0)) << 8
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            out.push(if i <= c.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
 }
 
 impl Target {
-    /// Parse and check a WebSocket URL.
+    /// Parse and check a WebSocket URL. `user:password@` becomes a `Basic`
+    /// authorization; it never appears in messages or logs.
     pub fn parse(url: &str) -> Result<Target> {
+        let (plain, shown, userinfo) = split_userinfo(url);
         let bad = |why: &str| {
-            Error::new(ws_status::WS_ERR_INVALID_URL, format!("invalid URL '{url}': {why}"))
+            Error::new(ws_status::WS_ERR_INVALID_URL, format!("invalid URL '{shown}': {why}"))
         };
-        let uri: Uri = url.parse().map_err(|e| bad(&format!("{e}")))?;
+        let authorization = match userinfo {
+            None => None,
+            Some(info) => {
+                let decoded = percent_decode(info)
+                    .ok_or_else(|| bad("bad percent-encoding in the user information"))?;
+                let mut v = HeaderValue::from_str(&format!("Basic {}", base64(&decoded)))
+                    .expect("base64 is a valid header value");
+                v.set_sensitive(true);
+                Some(v)
+            }
+        };
+        let uri: Uri = plain.parse().map_err(|e| bad(&format!("{e}")))?;
         let tls = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
             Some("ws") => false,
             Some("wss") => true,
@@ -72,11 +138,6 @@ impl Target {
             None => return Err(bad("no scheme (expected ws:// or wss://)")),
         };
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        if authority.as_str().contains('@') {
-            return Err(bad(
-                "user information in the URL is not supported; send credentials as a header",
-            ));
-        }
         let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
         if host.is_empty() {
             return Err(bad("no host"));
@@ -100,7 +161,7 @@ impl Target {
         if uri.path_and_query().is_some_and(|pq| pq.as_str().contains('#')) || url.contains('#') {
             return Err(bad("a WebSocket URL must not have a fragment"));
         }
-        Ok(Target { url: url.to_string(), uri, host, port, tls })
+        Ok(Target { url: shown, uri, host, port, tls, authorization })
     }
 }
 
@@ -212,9 +273,14 @@ pub fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
             "header '{name}' is set by the handshake (use the subprotocol option for Sec-WebSocket-Protocol)"
         )));
     }
-    let value = HeaderValue::from_str(value).map_err(|_| {
+    let mut value = HeaderValue::from_str(value).map_err(|_| {
         Error::invalid(format!("the value of header '{name}' has invalid characters"))
     })?;
+    // Credentials: kept out of Debug output (values are never logged anyway).
+    value.set_sensitive(matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ));
     Ok((name, value))
 }
 
@@ -412,12 +478,27 @@ mod tests {
             "ws://host:0",
             "host:80",
             "",
-            "ws://u:p@h/",
             "ws://h/#f",
+            "ws://u:%zz@h/",
         ] {
             let e = Target::parse(bad).unwrap_err();
             assert_eq!(e.status, ws_status::WS_ERR_INVALID_URL, "{bad}");
         }
+    }
+
+    #[test]
+    fn credentials_in_the_url_become_basic_auth_and_stay_out_of_messages() {
+        let t = Target::parse("ws://al%40ce:s3cr%3At@example.com:81/x?y").unwrap();
+        assert_eq!(t.url, "ws://***@example.com:81/x?y");
+        assert_eq!(t.uri.to_string(), "ws://example.com:81/x?y");
+        let auth = t.authorization.unwrap();
+        assert!(auth.is_sensitive());
+        assert_eq!(auth.to_str().unwrap(), format!("Basic {}", base64(b"al@ce:s3cr:t")));
+        let e = Target::parse("wss://user:hunter2@host:99999/").unwrap_err();
+        assert!(!e.message.contains("hunter2") && e.message.contains("***@"), "{}", e.message);
+        assert_eq!(base64(b"Man"), "TWFu");
+        assert_eq!(base64(b"Ma"), "TWE=");
+        assert_eq!(base64(b"M"), "TQ==");
     }
 
     #[test]

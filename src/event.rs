@@ -150,6 +150,50 @@ pub fn cstring(s: &str) -> CString {
 static EMPTY: &[u8; 1] = b"\0";
 
 impl Event {
+    /// Log the event at its level (errors, warnings for reconnects, info for
+    /// opens and closes, trace for pongs and messages).
+    pub fn log(&self, handle: u64) {
+        use crate::log::log;
+        match self {
+            Event::Open { protocol, reconnect } => log!(
+                WS_LOG_INFO,
+                handle,
+                "{} (subprotocol '{}')",
+                if *reconnect { "open again after a reconnect" } else { "open" },
+                protocol.to_string_lossy()
+            ),
+            Event::Message { data, binary } => log!(
+                WS_LOG_TRACE,
+                handle,
+                "received a {}-byte {} message",
+                data.len(),
+                if *binary { "binary" } else { "text" }
+            ),
+            Event::Error { kind, message, http_status } => log!(
+                WS_LOG_ERROR,
+                handle,
+                "{kind:?}{}: {}",
+                if *http_status > 0 { format!(" (HTTP {http_status})") } else { String::new() },
+                message.to_string_lossy()
+            ),
+            Event::Close { code, reason, was_clean, unsent_messages, unsent_bytes } => log!(
+                WS_LOG_INFO,
+                handle,
+                "closed with {code} '{}' ({}); {unsent_messages} messages ({unsent_bytes} bytes) \
+                 never sent",
+                reason.to_string_lossy(),
+                if *was_clean { "clean" } else { "not clean" }
+            ),
+            Event::Pong { rtt_us } => log!(WS_LOG_TRACE, handle, "pong after {rtt_us} us"),
+            Event::Reconnecting { attempt, delay_ms, message, .. } => log!(
+                WS_LOG_WARN,
+                handle,
+                "reconnect attempt {attempt} in {delay_ms} ms, after: {}",
+                message.to_string_lossy()
+            ),
+        }
+    }
+
     /// An error event from a connection error.
     pub fn error(e: &ConnError) -> Event {
         Event::Error { kind: e.kind, message: cstring(&e.message), http_status: e.http_status }

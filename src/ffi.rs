@@ -7,6 +7,7 @@ use crate::{
     config::{duration_ms, timeout_ms, Config},
     error::{ws_status, ws_status::*, Error, Result},
     event::{ws_event, Event},
+    log::{log, ws_log_fn},
     queue::EventQueue,
     registry::Registry,
 };
@@ -99,6 +100,51 @@ fn with_config<T>(cfg: ws_config, f: impl FnOnce(&mut Config) -> Result<T>) -> R
 #[no_mangle]
 pub extern "C" fn ws_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Turn the library's logging on, off, or to your own function. Nothing is
+/// logged by default. Without a call to this function, the environment
+/// variable `WSCLIENT_LOG=error|warn|info|debug|trace` sends lines to stderr,
+/// prefixed with `wsclient LEVEL: [0xHANDLE]`; a call replaces that.
+///
+/// - `level`: a `ws_log_level`; lines of this level and the ones above it are
+///   logged. `WS_LOG_OFF` turns logging off.
+/// - `logger`: called for each line with the level, the handle it is about
+///   (0 for none), the message (valid during the call only) and `user_data`.
+///   NULL: write lines to stderr. It may run on any thread, on several at
+///   once; it may call `ws_*` functions (lines that arise on its thread
+///   while it runs are dropped, not recursed into).
+///
+/// What is logged: connection attempts with the URL (without user
+/// information), DNS/TCP/TLS/upgrade steps, opens, closes, reconnects with
+/// the delay and reason, pings and pongs, message sizes, and errors. Header
+/// values are never logged, and no payload bytes.
+///
+/// When this returns, the previous logger function is no longer running on
+/// any other thread, so its `user_data` may be released.
+///
+/// Returns `WS_OK`, or `WS_ERR_INVALID_ARGUMENT` for a level out of range.
+///
+/// # Safety
+/// `logger` must be safe to call from any thread with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn ws_set_logger(
+    level: i32,
+    logger: ws_log_fn,
+    user_data: *mut c_void,
+) -> ws_status {
+    guard(|| {
+        use crate::log::ws_log_level::*;
+        let level =
+            [WS_LOG_OFF, WS_LOG_ERROR, WS_LOG_WARN, WS_LOG_INFO, WS_LOG_DEBUG, WS_LOG_TRACE]
+                .into_iter()
+                .find(|l| *l as i32 == level)
+                .ok_or_else(|| {
+                    Error::invalid(format!("log level {level} is not a ws_log_level (0-5)"))
+                })?;
+        crate::log::set(level, logger, user_data);
+        Ok(())
+    })
 }
 
 /// A static NUL-terminated description of a status code ("unknown status"
@@ -602,8 +648,10 @@ fn create(config: Config, out: *mut ws_handle) -> Result<()> {
     if out.is_null() {
         return Err(null("out"));
     }
+    let url = config.target.as_ref().map_or(String::new(), |t| t.url.clone());
     let client = Arc::new(Client::new(config)?);
     let h = CLIENTS.insert(Arc::clone(&client));
+    log!(WS_LOG_DEBUG, h, "created for {url}");
     if let Err(e) = client.start(h) {
         CLIENTS.remove(h);
         return Err(e);
@@ -849,6 +897,7 @@ pub extern "C" fn ws_free(handle: ws_handle) -> ws_status {
                 format!("handle {handle:#x} is not a live connection"),
             )
         })?;
+        log!(WS_LOG_DEBUG, handle, "freed");
         c.free();
         Ok(())
     })

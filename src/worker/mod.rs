@@ -10,6 +10,7 @@ use crate::{
     config::Config,
     error::{ws_error_kind, ConnError},
     event::{cstring, Event},
+    log::log,
     policy::backoff::{Backoff, Ending},
 };
 use crossbeam_channel::Receiver;
@@ -203,7 +204,9 @@ fn attempt(
         config.headers.retain(|(n, _)| *n != name);
         config.headers.push((name, value));
     }
-    transport::connect(config, shared.waker.fd(), &mut || {
+    let target = config.target.as_ref().expect("checked at create");
+    log!(WS_LOG_INFO, shared.handle(), "connecting to {}", target.url);
+    transport::connect(config, shared.handle(), shared.waker.fd(), &mut || {
         inbox.drain(shared);
         inbox.close_req.is_some()
     })

@@ -8,6 +8,7 @@ use crate::{
     config::Config,
     error::{ws_error_kind, ConnError},
     event::Event,
+    log::log,
     policy::{
         backoff::Ending,
         heartbeat::{Action, Heartbeat},
@@ -163,6 +164,7 @@ impl Session<'_> {
         if !self.close_sent && inbox.outbox.is_empty() {
             if let Some((code, reason)) = &inbox.close_req {
                 self.shared.set_state(WS_STATE_CLOSING);
+                log!(WS_LOG_DEBUG, self.shared.handle(), "sending close {code}");
                 if self.ws.can_write() {
                     let frame =
                         CloseFrame { code: CloseCode::from(*code), reason: reason.as_str().into() };
@@ -291,6 +293,7 @@ impl Session<'_> {
         }
         match self.heartbeat.handle_timeout(now)? {
             Action::Ping(seq) => {
+                log!(WS_LOG_TRACE, self.shared.handle(), "ping {seq}");
                 let ping = match &self.config.ping_payload {
                     Some(text) => Message::text(text.as_str()),
                     None => Message::Ping(Heartbeat::payload(seq).to_vec().into()),

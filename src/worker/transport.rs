@@ -5,6 +5,7 @@
 use crate::{
     config::Config,
     error::{ws_error_kind::*, ConnError},
+    log::log,
 };
 use std::{
     io::{self, Read, Write},
@@ -172,6 +173,7 @@ impl Waiter<'_> {
 /// fires and returns true if the user asked to close.
 pub fn connect(
     config: &Config,
+    handle: u64,
     wake_fd: RawFd,
     on_wake: &mut dyn FnMut() -> bool,
 ) -> Result<Connected, ConnectFail> {
@@ -189,6 +191,7 @@ pub fn connect(
             ConnError::new(WS_ERROR_DNS, format!("host '{}' has no address", target.host)).into()
         );
     }
+    log!(WS_LOG_DEBUG, handle, "'{}' resolved to {addrs:?}", target.host);
 
     let mut last = None;
     let mut tcp = None;
@@ -207,6 +210,12 @@ pub fn connect(
         None => return Err(last.expect("at least one address was tried").into()),
     };
     let _ = tcp.set_nodelay(true);
+    log!(
+        WS_LOG_DEBUG,
+        handle,
+        "TCP connected to {}",
+        tcp.peer_addr().map_or_else(|e| e.to_string(), |a| a.to_string())
+    );
 
     let stream = match &config.connector {
         None => Stream::new(Inner::Plain(tcp)),
@@ -215,7 +224,10 @@ pub fn connect(
             let mut attempt = connector.connect(&target.host, tcp);
             loop {
                 match attempt {
-                    Ok(s) => break Stream::new(Inner::Tls(Box::new(s))),
+                    Ok(s) => {
+                        log!(WS_LOG_DEBUG, handle, "TLS handshake with '{}' done", target.host);
+                        break Stream::new(Inner::Tls(Box::new(s)));
+                    }
                     Err(native_tls::HandshakeError::Failure(e)) => {
                         return Err(ConnError::new(
                             WS_ERROR_TLS,
@@ -238,6 +250,11 @@ pub fn connect(
     for (name, value) in &config.headers {
         request.headers_mut().append(name.clone(), value.clone());
     }
+    if let Some(auth) = &target.authorization {
+        if !request.headers().contains_key("authorization") {
+            request.headers_mut().insert("authorization", auth.clone());
+        }
+    }
     if !config.subprotocols.is_empty() {
         let joined = config.subprotocols.join(", ");
         let value = HeaderValue::from_str(&joined).expect("subprotocol tokens were checked");
@@ -248,11 +265,19 @@ pub fn connect(
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
 
+    log!(
+        WS_LOG_DEBUG,
+        handle,
+        "sending the upgrade request for {} with headers {:?} (values not logged)",
+        target.url,
+        request.headers().keys().map(|k| k.as_str()).collect::<Vec<_>>()
+    );
     let fd = stream.fd();
     let mut attempt = tungstenite::client::client_with_config(request, stream, Some(ws_config));
     loop {
         match attempt {
             Ok((ws, response)) => {
+                log!(WS_LOG_DEBUG, handle, "upgrade accepted: HTTP {}", response.status());
                 let protocol = response
                     .headers()
                     .get("Sec-WebSocket-Protocol")

@@ -1,0 +1,183 @@
+//! Logging: off unless the program calls `ws_set_logger` or the
+//! environment sets `WSCLIENT_LOG=error|warn|info|debug|trace` (to stderr).
+//!
+//! A line is formatted only when its level is enabled, which one atomic load
+//! tells. The user's function is copied out of the lock before it runs.
+
+use crate::ffi::ws_handle;
+use std::{
+    cell::Cell,
+    ffi::{c_char, c_void, CString},
+    fmt,
+    io::Write,
+    sync::{
+        atomic::{AtomicI32, Ordering},
+        Arc, Mutex, Once,
+    },
+    time::Duration,
+};
+
+/// How much the library logs. Each level includes the ones above it.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ws_log_level {
+    /// Nothing (the default).
+    WS_LOG_OFF = 0,
+    /// Failed connections, protocol violations, internal errors.
+    WS_LOG_ERROR = 1,
+    /// Reconnects and their reason, refused sends.
+    WS_LOG_WARN = 2,
+    /// Connection attempts, opens, closes.
+    WS_LOG_INFO = 3,
+    /// Steps of a connection (DNS, TCP, TLS, upgrade), handles created and
+    /// freed.
+    WS_LOG_DEBUG = 4,
+    /// Every ping, pong and message (sizes only, never payloads).
+    WS_LOG_TRACE = 5,
+}
+
+impl ws_log_level {
+    fn name(self) -> &'static str {
+        match self {
+            ws_log_level::WS_LOG_OFF => "off",
+            ws_log_level::WS_LOG_ERROR => "error",
+            ws_log_level::WS_LOG_WARN => "warn",
+            ws_log_level::WS_LOG_INFO => "info",
+            ws_log_level::WS_LOG_DEBUG => "debug",
+            ws_log_level::WS_LOG_TRACE => "trace",
+        }
+    }
+
+    /// Parse a level name as in `WSCLIENT_LOG` (case-insensitive).
+    pub fn parse(s: &str) -> Option<ws_log_level> {
+        use ws_log_level::*;
+        [WS_LOG_OFF, WS_LOG_ERROR, WS_LOG_WARN, WS_LOG_INFO, WS_LOG_DEBUG, WS_LOG_TRACE]
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// A log function: the level, the handle the line is about (0 when none),
+/// the message (valid only during the call) and the `user_data` given to
+/// `ws_set_logger`. It may run on any thread, several at once.
+#[allow(non_camel_case_types)]
+pub type ws_log_fn = Option<
+    unsafe extern "C" fn(
+        level: ws_log_level,
+        handle: ws_handle,
+        message: *const c_char,
+        user_data: *mut c_void,
+    ),
+>;
+
+type LogFn = unsafe extern "C" fn(ws_log_level, ws_handle, *const c_char, *mut c_void);
+
+/// The user's logger; `live` has one extra count per call in progress.
+struct Slot {
+    f: LogFn,
+    user_data: usize,
+    live: Arc<()>,
+}
+
+static LEVEL: AtomicI32 = AtomicI32::new(0);
+/// None: lines go to stderr.
+static SINK: Mutex<Option<Slot>> = Mutex::new(None);
+static FROM_ENV: Once = Once::new();
+
+thread_local! {
+    /// Calls of a user logger in progress on this thread.
+    static INSIDE: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Read `WSCLIENT_LOG` once, before the first line or the first
+/// `ws_set_logger` (which then wins).
+fn init() {
+    FROM_ENV.call_once(|| {
+        if let Some(level) =
+            std::env::var("WSCLIENT_LOG").ok().as_deref().and_then(ws_log_level::parse)
+        {
+            LEVEL.store(level as i32, Ordering::Relaxed);
+        }
+    });
+}
+
+/// Whether lines at `level` are wanted.
+#[inline]
+pub fn enabled(level: ws_log_level) -> bool {
+    init();
+    (level as i32) <= LEVEL.load(Ordering::Relaxed)
+}
+
+/// Send lines up to `level` to `f` (stderr when `f` is None). When this
+/// returns, the previous logger is no longer running on other threads.
+pub fn set(level: ws_log_level, f: ws_log_fn, user_data: *mut c_void) {
+    init();
+    let slot = f.map(|f| Slot { f, user_data: user_data as usize, live: Arc::new(()) });
+    let old = std::mem::replace(&mut *SINK.lock().unwrap_or_else(|e| e.into_inner()), slot);
+    LEVEL.store(level as i32, Ordering::Relaxed);
+    if let Some(old) = old {
+        // A call on this very thread (set from inside the logger) is left.
+        let own = INSIDE.with(Cell::get);
+        while Arc::strong_count(&old.live) > 1 + own {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// Write one line (call through the `log!` macro, which checks the level).
+pub fn write(level: ws_log_level, handle: ws_handle, args: fmt::Arguments<'_>) {
+    let user = SINK
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map(|s| (s.f, s.user_data, Arc::clone(&s.live)));
+    let text = args.to_string();
+    match user {
+        None => {
+            let line = if handle == 0 {
+                format!("wsclient {}: {text}\n", level.name())
+            } else {
+                format!("wsclient {}: [{handle:#x}] {text}\n", level.name())
+            };
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        }
+        // A line that arises inside the user's logger (say it calls
+        // ws_send) is dropped rather than recursed into.
+        Some(_) if INSIDE.with(Cell::get) > 0 => {}
+        Some((f, user_data, live)) => {
+            let msg = CString::new(text.replace('\0', "\\0")).unwrap_or_default();
+            INSIDE.with(|c| c.set(c.get() + 1));
+            // SAFETY: the user gave this function and data to ws_set_logger;
+            // the message outlives the call. No lock is held.
+            unsafe { f(level, handle, msg.as_ptr(), user_data as *mut c_void) };
+            INSIDE.with(|c| c.set(c.get() - 1));
+            drop(live);
+        }
+    }
+}
+
+/// `log!(LEVEL, handle, "format", args...)`: a line if `LEVEL` is enabled.
+macro_rules! log {
+    ($level:ident, $handle:expr, $($arg:tt)+) => {
+        if $crate::log::enabled($crate::log::ws_log_level::$level) {
+            $crate::log::write($crate::log::ws_log_level::$level, $handle, format_args!($($arg)+));
+        }
+    };
+}
+pub(crate) use log;
+
+#[cfg(test)]
+mod tests {
+    use super::ws_log_level::*;
+    use super::*;
+
+    #[test]
+    fn levels_parse_by_name() {
+        assert_eq!(ws_log_level::parse("DEBUG"), Some(WS_LOG_DEBUG));
+        assert_eq!(ws_log_level::parse(" warn "), Some(WS_LOG_WARN));
+        assert_eq!(ws_log_level::parse("off"), Some(WS_LOG_OFF));
+        assert_eq!(ws_log_level::parse("loud"), None);
+        assert!(WS_LOG_ERROR < WS_LOG_TRACE);
+    }
+}
