@@ -184,8 +184,6 @@ impl ConnError {
                 e.http_status = status.as_u16();
                 e
             }
-            E::Capacity(c) => ConnError::new(WS_ERROR_MESSAGE_TOO_LARGE, format!("peer sent {c}"))
-                .failing_with(1009),
             E::Utf8(s) => ConnError::new(
                 WS_ERROR_PROTOCOL,
                 format!("peer sent invalid UTF-8 in a text message or close reason: {s}"),
@@ -201,10 +199,19 @@ impl ConnError {
                 ConnError::new(WS_ERROR_PROTOCOL, format!("protocol violation by the peer: {p}"))
                     .failing_with(1002)
             }
-            E::Io(io) => ConnError::from_io("connection lost", &io),
-            E::AttackAttempt => {
-                ConnError::new(WS_ERROR_PROTOCOL, "peer response looks like an attack")
+            E::Capacity(c @ tungstenite::error::CapacityError::MessageTooLong { .. }) => {
+                ConnError::new(WS_ERROR_MESSAGE_TOO_LARGE, format!("peer sent {c}"))
+                    .failing_with(1009)
             }
+            E::Io(io) => ConnError::from_io("connection lost", &io),
+            E::AttackAttempt => ConnError::new(
+                WS_ERROR_PROTOCOL,
+                "the server's handshake response is over 64 KiB or came in too many small pieces",
+            ),
+            E::Capacity(tungstenite::error::CapacityError::TooManyHeaders) => ConnError::new(
+                WS_ERROR_PROTOCOL,
+                "the server's handshake response has too many headers (the limit is 124)",
+            ),
             other => ConnError::new(WS_ERROR_NETWORK, other.to_string()),
         }
     }

@@ -138,3 +138,49 @@ fn unknown_host_is_a_dns_error() {
     assert!(matches!(next(h, 5000), Ev::Close { code: 1006, .. }));
     ok(ws_free(h));
 }
+
+/// A server that answers the upgrade with `response` (raw bytes).
+fn answering(response: Vec<u8>) -> Server {
+    common::raw::hostile(move |peer| {
+        peer.read_request();
+        peer.send(&response);
+        std::thread::sleep(Duration::from_millis(500));
+    })
+}
+
+fn handshake_error(server: &Server) -> (ws_error_kind, String) {
+    let h = create_once(&server.url());
+    let events = until_close(h, 5000);
+    ok(ws_free(h));
+    match events.as_slice() {
+        [Ev::Error { kind, message, .. }, Ev::Close { code: 1006, .. }] => (*kind, message.clone()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_oversized_handshake_response_is_refused() {
+    let mut resp = b"HTTP/1.1 101 Switching Protocols\r\nX-Big: ".to_vec();
+    resp.extend(vec![b'a'; 100 << 10]);
+    let (kind, message) = handshake_error(&answering(resp));
+    assert_eq!(kind, ws_error_kind::WS_ERROR_PROTOCOL, "{message}");
+    assert!(message.contains("64 KiB"), "{message}");
+}
+
+#[test]
+fn a_handshake_response_with_too_many_headers_is_refused() {
+    let mut resp = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
+    for i in 0..200 {
+        resp.extend(format!("X-H{i}: v\r\n").as_bytes());
+    }
+    resp.extend(b"\r\n");
+    let (kind, message) = handshake_error(&answering(resp));
+    assert_eq!(kind, ws_error_kind::WS_ERROR_PROTOCOL, "{message}");
+    assert!(message.contains("headers"), "{message}");
+}
+
+#[test]
+fn a_handshake_response_that_is_not_http_is_refused() {
+    let (kind, message) = handshake_error(&answering(b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec()));
+    assert_eq!(kind, ws_error_kind::WS_ERROR_PROTOCOL, "{message}");
+}

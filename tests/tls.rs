@@ -12,7 +12,13 @@ fn tls_echo_server() -> Server {
 }
 
 fn tls_echo_server_on(ip: &str) -> Server {
-    let cert = std::fs::read(format!("{DATA}/server.pem")).unwrap();
+    tls_server_with(ip, "server.pem")
+}
+
+/// A TLS echo server on `ip` presenting the certificate `pem` (all use
+/// server.key).
+fn tls_server_with(ip: &str, pem: &str) -> Server {
+    let cert = std::fs::read(format!("{DATA}/{pem}")).unwrap();
     let key = std::fs::read(format!("{DATA}/server.key")).unwrap();
     let acceptor =
         native_tls::TlsAcceptor::new(native_tls::Identity::from_pkcs8(&cert, &key).unwrap())
@@ -111,4 +117,47 @@ fn tls_files_are_checked_when_set() {
         );
         ok(ws_config_free(cfg));
     }
+}
+
+/// The certificate `pem` must be refused with a reason that names the
+/// problem, even with the test CA trusted; `insecure` accepts it.
+fn refused(pem: &str, reasons: &[&str]) {
+    let server = tls_server_with("127.0.0.1", pem);
+    let h = create_with(&wss(&server, "localhost"), |cfg| unsafe {
+        ok(ws_config_set_reconnect(cfg, false));
+        ok(ws_config_set_ca_file(cfg, cs(&format!("{DATA}/ca.pem")).as_ptr()));
+    });
+    match until_close(h, 5000).as_slice() {
+        [Ev::Error { kind: ws_error_kind::WS_ERROR_TLS, message, .. }, Ev::Close { code: 1006, .. }] =>
+        {
+            let lower = message.to_lowercase();
+            assert!(reasons.iter().any(|r| lower.contains(r)), "{pem}: unclear reason: {message}");
+            assert!(!message.contains(".c:"), "no OpenSSL source locations: {message}");
+        }
+        other => panic!("{pem}: {other:?}"),
+    }
+    ok(ws_free(h));
+    let h = create_with(&wss(&server, "localhost"), |cfg| ok(ws_config_set_insecure(cfg, true)));
+    expect_open(h);
+    ok(ws_free(h));
+}
+
+#[test]
+fn expired_certificate_is_refused() {
+    refused("expired.pem", &["expired"]);
+}
+
+#[test]
+fn certificate_for_another_host_is_refused() {
+    refused("wronghost.pem", &["mismatch", "host"]);
+}
+
+#[test]
+fn self_signed_certificate_is_refused() {
+    refused("selfsigned.pem", &["self-signed", "self signed"]);
+}
+
+#[test]
+fn certificate_from_an_unknown_ca_is_refused() {
+    refused("unknownca.pem", &["unable to get local issuer", "unknown ca", "issuer"]);
 }

@@ -231,7 +231,11 @@ pub fn connect(
                     Err(native_tls::HandshakeError::Failure(e)) => {
                         return Err(ConnError::new(
                             WS_ERROR_TLS,
-                            format!("TLS handshake with '{}' failed: {e}", target.host),
+                            format!(
+                                "TLS handshake with '{}' failed: {}",
+                                target.host,
+                                tls_reason(&e)
+                            ),
                         )
                         .into())
                     }
@@ -293,6 +297,20 @@ pub fn connect(
             }
         }
     }
+}
+
+/// The reason of a failed TLS handshake in words. OpenSSL's text for a
+/// certificate that does not verify ends with the verify result in
+/// parentheses ("certificate has expired", "hostname mismatch",
+/// "self-signed certificate", "unable to get local issuer certificate").
+fn tls_reason(e: &native_tls::Error) -> String {
+    let text = e.to_string();
+    if text.contains("certificate verify failed") {
+        if let Some(why) = text.rsplit_once('(').and_then(|(_, r)| r.strip_suffix(')')) {
+            return format!("the server's certificate did not verify: {why}");
+        }
+    }
+    text
 }
 
 /// A nonblocking TCP connect that the waiter can time out or abort.
