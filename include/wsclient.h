@@ -115,6 +115,11 @@
 #define WS_DEFAULT_QUEUE_MAX_BYTES (256 << 20)
 
 /**
+ * Largest number of redirects `ws_config_set_max_redirects` accepts.
+ */
+#define WS_MAX_REDIRECTS 20
+
+/**
  * Status returned by every fallible `ws_*` function. `WS_OK` (0) is success;
  * every error is negative. Numbers are never reused: a retired code stays
  * reserved.
@@ -849,6 +854,17 @@ ws_status ws_config_set_queue_limit(ws_config cfg, uint64_t max_messages, uint64
  * is open. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
  */
 ws_status ws_config_set_queue_while_disconnected(ws_config cfg, bool enabled);
+
+/**
+ * Follow up to `max` HTTP redirects (301, 302, 303, 307, 308 with a
+ * `Location`) per connection attempt. The default, 0, follows none: a
+ * redirect is then a `WS_ERROR_HANDSHAKE_REJECTED` with its status, and the
+ * message names the target. A redirect from `wss://` to `ws://` (or
+ * `http://`) is never followed. Every reconnect starts again from the
+ * configured URL. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (over
+ * `WS_MAX_REDIRECTS`, 20) or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_max_redirects(ws_config cfg, uint32_t max);
 
 /**
  * Seed the backoff jitter, for reproducible delays in tests. By default

@@ -79,6 +79,11 @@ fn split_userinfo(url: &str) -> (String, String, Option<&str>) {
     (url.to_string(), url.to_string(), None)
 }
 
+/// A URL fit for messages and logs: user information replaced by `***`.
+pub fn redact(url: &str) -> String {
+    split_userinfo(url).1
+}
+
 fn percent_decode(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -111,7 +116,47 @@ pub fn base64(data: &[u8]) -> String {
     out
 }
 
+/// Largest number of redirects `ws_config_set_max_redirects` accepts.
+pub const WS_MAX_REDIRECTS: u32 = 20;
+
 impl Target {
+    /// The target a redirect's `Location` points to: absolute (`ws`, `wss`,
+    /// `http` read as `ws`, `https` as `wss`) or an absolute path on the
+    /// same server. A redirect from `wss` to `ws` is refused.
+    pub fn redirect(&self, location: &str) -> std::result::Result<Target, String> {
+        let shown = redact(location);
+        let absolute = if location.starts_with('/') && !location.starts_with("//") {
+            let scheme = if self.tls { "wss" } else { "ws" };
+            let authority = self.uri.authority().map_or("", |a| a.as_str());
+            format!("{scheme}://{authority}{location}")
+        } else {
+            match location.split_once("://") {
+                Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+                    "ws" | "http" => format!("ws://{rest}"),
+                    "wss" | "https" => format!("wss://{rest}"),
+                    _ => {
+                        return Err(format!(
+                            "the redirect to '{shown}' is not to a ws, wss, http or https URL"
+                        ))
+                    }
+                },
+                None => {
+                    return Err(format!(
+                        "the redirect Location '{shown}' is not an absolute URL or path"
+                    ))
+                }
+            }
+        };
+        let next = Target::parse(&absolute).map_err(|e| e.message)?;
+        if self.tls && !next.tls {
+            return Err(format!(
+                "refused a redirect from {} to {}: it would drop TLS",
+                self.url, next.url
+            ));
+        }
+        Ok(next)
+    }
+
     /// Parse and check a WebSocket URL. `user:password@` becomes a `Basic`
     /// authorization; it never appears in messages or logs.
     pub fn parse(url: &str) -> Result<Target> {
@@ -219,6 +264,8 @@ pub struct Config {
     pub seed: Option<u64>,
     /// Stack size of the worker thread; `None`: the platform default.
     pub thread_stack_size: Option<usize>,
+    /// HTTP redirects followed per connection attempt (0: none).
+    pub max_redirects: u32,
 }
 
 impl Default for Config {
@@ -248,6 +295,7 @@ impl Default for Config {
             queue_while_disconnected: true,
             seed: None,
             thread_stack_size: None,
+            max_redirects: 0,
         }
     }
 }

@@ -594,6 +594,29 @@ pub extern "C" fn ws_config_set_queue_while_disconnected(
     })
 }
 
+/// Follow up to `max` HTTP redirects (301, 302, 303, 307, 308 with a
+/// `Location`) per connection attempt. The default, 0, follows none: a
+/// redirect is then a `WS_ERROR_HANDSHAKE_REJECTED` with its status, and the
+/// message names the target. A redirect from `wss://` to `ws://` (or
+/// `http://`) is never followed. Every reconnect starts again from the
+/// configured URL. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (over
+/// `WS_MAX_REDIRECTS`, 20) or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_max_redirects(cfg: ws_config, max: u32) -> ws_status {
+    guard(|| {
+        with_config(cfg, |c| {
+            if max > crate::config::WS_MAX_REDIRECTS {
+                return Err(Error::invalid(format!(
+                    "max redirects must be at most {}, got {max}",
+                    crate::config::WS_MAX_REDIRECTS
+                )));
+            }
+            c.max_redirects = max;
+            Ok(())
+        })
+    })
+}
+
 /// Seed the backoff jitter, for reproducible delays in tests. By default
 /// each handle picks its own seed. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
 #[no_mangle]

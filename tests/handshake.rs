@@ -184,3 +184,122 @@ fn a_handshake_response_that_is_not_http_is_refused() {
     let (kind, message) = handshake_error(&answering(b"SSH-2.0-OpenSSH_9.2\r\n\r\n".to_vec()));
     assert_eq!(kind, ws_error_kind::WS_ERROR_PROTOCOL, "{message}");
 }
+
+fn redirecting(status: u16, location: String) -> Server {
+    answering(
+        format!("HTTP/1.1 {status} Moved\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n")
+            .into_bytes(),
+    )
+}
+
+/// An echo server that reports the path of each upgrade request.
+fn path_echo() -> (Server, mpsc::Receiver<String>) {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let server = serve(move |stream| {
+        let tx = tx.lock().unwrap().clone();
+        let cb = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+            tx.send(req.uri().to_string()).unwrap();
+            Ok(resp)
+        };
+        if let Ok(mut ws) = tungstenite::accept_hdr(stream, cb) {
+            echo_loop(&mut ws);
+        }
+    });
+    (server, rx)
+}
+
+#[test]
+fn redirects_are_not_followed_by_default() {
+    let (target, paths) = path_echo();
+    let server = redirecting(302, format!("ws://user:pw1234@127.0.0.1:{}/next", target.port));
+    let h = create_once(&server.url());
+    match until_close(h, 5000).as_slice() {
+        [Ev::Error {
+            kind: ws_error_kind::WS_ERROR_HANDSHAKE_REJECTED,
+            http_status: 302,
+            message,
+        }, Ev::Close { .. }] => {
+            assert!(message.contains("not followed"), "{message}");
+            assert!(message.contains("***@127.0.0.1") && !message.contains("pw1234"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(paths.try_recv().is_err(), "the target was never contacted");
+    ok(ws_free(h));
+}
+
+#[test]
+fn redirects_are_followed_when_enabled() {
+    let (target, paths) = path_echo();
+    for (status, location) in [
+        (301, format!("ws://127.0.0.1:{}/a?x=1", target.port)),
+        (308, format!("http://127.0.0.1:{}/b", target.port)),
+    ] {
+        let server = redirecting(status, location);
+        let h = create_with(&server.url(), |cfg| ok(ws_config_set_max_redirects(cfg, 1)));
+        expect_open(h);
+        ok(send(h, b"after redirect", false));
+        assert_eq!(next(h, 5000), Ev::Message { data: b"after redirect".to_vec(), binary: false });
+        ok(ws_free(h));
+    }
+    assert_eq!(paths.recv_timeout(Duration::from_secs(5)).unwrap(), "/a?x=1");
+    assert_eq!(paths.recv_timeout(Duration::from_secs(5)).unwrap(), "/b");
+}
+
+#[test]
+fn a_relative_redirect_stays_on_the_server() {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = hits.clone();
+    let server = common::raw::hostile(move |peer| {
+        let req = peer.read_request();
+        if req.starts_with("GET /start ") {
+            peer.send(b"HTTP/1.1 307 Temporary\r\nLocation: /moved\r\n\r\n");
+        } else {
+            assert!(req.starts_with("GET /moved "), "{req}");
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            peer.send(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let h = create_with(&format!("{}/start", server.url()), |cfg| {
+        ok(ws_config_set_reconnect(cfg, false));
+        ok(ws_config_set_max_redirects(cfg, 3));
+    });
+    match next(h, 5000) {
+        Ev::Error { http_status: 404, .. } => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    ok(ws_free(h));
+}
+
+#[test]
+fn redirect_loops_stop_at_the_limit() {
+    let port = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(0));
+    let p = port.clone();
+    let server = common::raw::hostile(move |peer| {
+        peer.read_request();
+        let port = p.load(std::sync::atomic::Ordering::SeqCst);
+        peer.send(
+            format!("HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:{port}/again\r\n\r\n")
+                .as_bytes(),
+        );
+    });
+    port.store(server.port, std::sync::atomic::Ordering::SeqCst);
+    let h = create_with(&server.url(), |cfg| {
+        ok(ws_config_set_reconnect(cfg, false));
+        ok(ws_config_set_max_redirects(cfg, 3));
+    });
+    match next(h, 5000) {
+        Ev::Error { kind: ws_error_kind::WS_ERROR_HANDSHAKE_REJECTED, message, .. } => {
+            assert!(message.contains("more than 3 redirects"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
+    ok(ws_free(h));
+    let mut cfg = 0;
+    ok(unsafe { ws_config_new(&mut cfg) });
+    assert_eq!(ws_config_set_max_redirects(cfg, 21), ws_status::WS_ERR_INVALID_ARGUMENT);
+    ok(ws_config_free(cfg));
+}

@@ -161,3 +161,40 @@ fn self_signed_certificate_is_refused() {
 fn certificate_from_an_unknown_ca_is_refused() {
     refused("unknownca.pem", &["unable to get local issuer", "unknown ca", "issuer"]);
 }
+
+#[test]
+fn a_redirect_from_wss_to_ws_is_never_followed() {
+    use std::io::{Read, Write};
+    let plain = echo_server();
+    let cert = std::fs::read(format!("{DATA}/server.pem")).unwrap();
+    let key = std::fs::read(format!("{DATA}/server.key")).unwrap();
+    let acceptor =
+        native_tls::TlsAcceptor::new(native_tls::Identity::from_pkcs8(&cert, &key).unwrap())
+            .unwrap();
+    let location = format!("ws://127.0.0.1:{}/", plain.port);
+    let server = serve(move |stream| {
+        let Ok(mut tls) = acceptor.accept(stream) else { return };
+        let mut buf = [0u8; 4096];
+        let _ = tls.read(&mut buf);
+        let resp = format!("HTTP/1.1 301 Moved\r\nLocation: {location}\r\n\r\n");
+        let _ = tls.write_all(resp.as_bytes());
+        let _ = tls.flush();
+    });
+    let h = create_with(&wss(&server, "localhost"), |cfg| unsafe {
+        ok(ws_config_set_reconnect(cfg, false));
+        ok(ws_config_set_max_redirects(cfg, 5));
+        ok(ws_config_set_ca_file(cfg, cs(&format!("{DATA}/ca.pem")).as_ptr()));
+    });
+    match next(h, 5000) {
+        Ev::Error {
+            kind: ws_error_kind::WS_ERROR_HANDSHAKE_REJECTED,
+            message,
+            http_status: 301,
+        } => {
+            assert!(message.contains("drop TLS"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(plain.accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
+    ok(ws_free(h));
+}

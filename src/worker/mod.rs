@@ -112,6 +112,7 @@ fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
             Err(ConnectFail::Aborted) => {
                 return Closed::abnormal("closed by the user before the connection opened")
             }
+            Err(ConnectFail::Redirect(..)) => unreachable!("attempt follows redirects"),
             Err(ConnectFail::Failed(e)) => {
                 let ending = match e.kind {
                     ws_error_kind::WS_ERROR_HANDSHAKE_REJECTED => Ending::Rejected(e.http_status),
@@ -204,12 +205,44 @@ fn attempt(
         config.headers.retain(|(n, _)| *n != name);
         config.headers.push((name, value));
     }
-    let target = config.target.as_ref().expect("checked at create");
-    log!(WS_LOG_INFO, shared.handle(), "connecting to {}", target.url);
-    transport::connect(config, shared.handle(), shared.waker.fd(), &mut || {
-        inbox.drain(shared);
-        inbox.close_req.is_some()
-    })
+    let mut redirected: Option<Config> = None;
+    for hop in 0.. {
+        let cfg = redirected.as_ref().unwrap_or(config);
+        let target = cfg.target.as_ref().expect("checked at create");
+        log!(WS_LOG_INFO, shared.handle(), "connecting to {}", target.url);
+        let (status, location) =
+            match transport::connect(cfg, shared.handle(), shared.waker.fd(), &mut || {
+                inbox.drain(shared);
+                inbox.close_req.is_some()
+            }) {
+                Err(ConnectFail::Redirect(status, location)) => (status, location),
+                other => return other,
+            };
+        let rejected = |why: String| {
+            let mut e = ConnError::new(ws_error_kind::WS_ERROR_HANDSHAKE_REJECTED, why);
+            e.http_status = status;
+            ConnectFail::Failed(e)
+        };
+        if hop >= cfg.max_redirects {
+            return Err(rejected(format!(
+                "HTTP {status}: more than {} redirects",
+                cfg.max_redirects
+            )));
+        }
+        let next =
+            target.redirect(&location).map_err(|why| rejected(format!("HTTP {status}: {why}")))?;
+        log!(WS_LOG_INFO, shared.handle(), "HTTP {status}: redirected to {}", next.url);
+        let mut c = cfg.clone();
+        if next.tls && c.connector.is_none() {
+            let connector = c
+                .tls_connector()
+                .map_err(|e| ConnError::new(ws_error_kind::WS_ERROR_TLS, e.message))?;
+            c.connector = Some(connector);
+        }
+        c.target = Some(next);
+        redirected = Some(c);
+    }
+    unreachable!("the loop returns")
 }
 
 fn unix_ms() -> u64 {

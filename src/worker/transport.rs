@@ -121,6 +121,9 @@ pub fn wait(
 pub enum ConnectFail {
     /// The user closed the handle while connecting.
     Aborted,
+    /// The server redirected (only when redirects are enabled): the HTTP
+    /// status and the `Location`.
+    Redirect(u16, String),
     /// The attempt failed.
     Failed(ConnError),
 }
@@ -289,6 +292,28 @@ pub fn connect(
                     .unwrap_or("")
                     .to_string();
                 return Ok(Connected { ws, protocol });
+            }
+            Err(HandshakeError::Failure(tungstenite::Error::Http(resp)))
+                if matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) =>
+            {
+                let status = resp.status().as_u16();
+                let location = resp.headers().get("location").and_then(|v| v.to_str().ok());
+                match location {
+                    Some(l) if config.max_redirects > 0 => {
+                        return Err(ConnectFail::Redirect(status, l.to_string()))
+                    }
+                    _ => {
+                        let mut e = ConnError::from_ws(tungstenite::Error::Http(resp.clone()));
+                        e.message += &match location {
+                            Some(l) => format!(
+                                " (a redirect to '{}', not followed: redirects are off)",
+                                crate::config::redact(l)
+                            ),
+                            None => " (a redirect without a Location)".into(),
+                        };
+                        return Err(e.into());
+                    }
+                }
             }
             Err(HandshakeError::Failure(e)) => return Err(ConnError::from_ws(e).into()),
             Err(HandshakeError::Interrupted(mid)) => {
