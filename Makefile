@@ -1,6 +1,7 @@
 # Thin convenience wrapper over cargo. `make demo` and `make test` work on a
 # fresh Debian/Ubuntu machine: `deps` installs the system packages they need.
 
+SHELL   := /bin/bash
 CARGO   ?= cargo
 CC      ?= cc
 RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
@@ -13,6 +14,7 @@ APT_PACKAGES := gcc g++ make pkg-config libssl-dev valgrind
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 
+.PHONY: fuzz fuzz-build
 .PHONY: all build demo test test-rust test-python test-node python node bench bench-quick bench-deps deps lint clean
 
 all: build
@@ -89,6 +91,27 @@ bench: bench-deps
 
 bench-quick: bench-deps
 	$(PYTHON) bench/run.py --quick
+
+## Fuzzing (see fuzz/README.md): each target for FUZZ_SECS seconds (60 by
+## default), starting from the committed seeds. Needs cargo-fuzz (installed
+## here if missing) and a nightly toolchain, or stable with RUSTC_BOOTSTRAP=1.
+FUZZ_SECS    ?= 60
+FUZZ_TARGETS ?= session handshake url_options api_calls
+FUZZ_CARGO   := $(shell rustup toolchain list 2>/dev/null | grep -q '^nightly' && echo "$(CARGO) +nightly" || echo "RUSTC_BOOTSTRAP=1 $(CARGO)")
+
+fuzz-build: deps
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	$(FUZZ_CARGO) fuzz build
+
+fuzz: fuzz-build
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECS) s"; \
+	  $(FUZZ_CARGO) fuzz run $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+	    -max_total_time=$(FUZZ_SECS) -max_len=$$([ $$t = api_calls ] && echo 256 || echo 70000) \
+	    -print_final_stats=1 2>&1 | grep -E 'stat::number_of_executed_units|Done|ERROR|SUMMARY|panicked' ; \
+	  [ $${PIPESTATUS[0]} -eq 0 ] || { echo "fuzz $$t found a crash: see fuzz/artifacts/$$t"; exit 1; }; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -391,6 +391,12 @@ impl Client {
         Ok(Client { shared, tx, worker: Mutex::new(None), start: Mutex::new(Some((config, rx))) })
     }
 
+    /// The state shared with the worker (for the fuzz targets).
+    #[cfg(fuzzing)]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
     /// Start the worker thread; `handle` is what events will carry.
     pub fn start(&self, handle: u64) -> Result<()> {
         self.shared.handle.store(handle, Ordering::Relaxed);

@@ -16,6 +16,12 @@ pub mod queue;
 pub mod registry;
 mod worker;
 
+/// Entry points for the fuzz targets in `fuzz/` (only with `--cfg fuzzing`).
+#[cfg(fuzzing)]
+pub mod fuzz {
+    pub use crate::worker::fuzz::{handshake, session};
+}
+
 pub use client::{ws_callback, ws_ready_state, ws_stats};
 pub use error::{ws_error_kind, ws_status};
 pub use event::{ws_event, ws_event_type};

@@ -271,6 +271,65 @@ fn finish(shared: &Shared, inbox: &mut Inbox, closed: Closed) {
     });
 }
 
+/// Entry points for the fuzz targets (`fuzz/`), built with `--cfg fuzzing`.
+#[cfg(fuzzing)]
+pub mod fuzz {
+    use super::*;
+    use crate::{client::Client, config::Config};
+    use std::time::Duration;
+
+    fn config(max_message_size: usize) -> Config {
+        let mut config = Config::default();
+        config.set_url("ws://fuzz.invalid/").expect("a valid URL");
+        config.max_message_size = max_message_size;
+        config.ping_interval = Duration::ZERO;
+        config
+    }
+
+    /// Feed `data` as everything the server sends after the handshake
+    /// through a session (then EOF); return the events it produced.
+    pub fn session(data: &[u8], max_message_size: usize) -> Vec<Event> {
+        let config = config(max_message_size);
+        let client = Client::new(config.clone()).expect("a valid config");
+        let ws = tungstenite::WebSocket::from_raw_socket(
+            transport::fuzz::memory(data),
+            tungstenite::protocol::Role::Client,
+            Some(
+                tungstenite::protocol::WebSocketConfig::default()
+                    .max_message_size(Some(max_message_size))
+                    .max_frame_size(Some(max_message_size)),
+            ),
+        );
+        let (_tx, rx) = crossbeam_channel::unbounded();
+        let mut inbox = Inbox { rx, outbox: VecDeque::new(), close_req: None };
+        let end = session::run(ws, client.shared(), &mut inbox, &config);
+        if let Some(e) = &end.error {
+            client.shared().emit(Event::error(e));
+        }
+        let mut events = Vec::new();
+        while let Ok(ev) = client.poll(Some(Duration::ZERO)) {
+            events.push(ev);
+        }
+        client.free();
+        events
+    }
+
+    /// Run the HTTP upgrade against `response`; Ok if it opened.
+    pub fn handshake(response: &[u8]) -> Result<(), String> {
+        let mut config = config(1 << 20);
+        let _ = config.add_subprotocol("chat");
+        match transport::fuzz::upgrade(&config, response) {
+            Ok(c) => {
+                assert!(c.protocol.is_empty() || c.protocol == "chat", "unoffered subprotocol");
+                Ok(())
+            }
+            Err(ConnectFail::Failed(e)) => Err(e.message),
+            Err(ConnectFail::Redirect(status, location)) => Err(format!("{status} {location}")),
+            Err(ConnectFail::Aborted) => Err("aborted".into()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{client::Client, config::Config, error::ws_error_kind, event::Event};

@@ -32,6 +32,9 @@ pub struct Stream {
 enum Inner {
     Plain(TcpStream),
     Tls(Box<native_tls::TlsStream<TcpStream>>),
+    /// Fuzzing: what the server sends, from memory; writes are kept.
+    #[cfg(fuzzing)]
+    Memory(fuzz::Memory),
 }
 
 impl Stream {
@@ -44,6 +47,8 @@ impl Stream {
         match &self.inner {
             Inner::Plain(s) => s.as_raw_fd(),
             Inner::Tls(s) => s.get_ref().as_raw_fd(),
+            #[cfg(fuzzing)]
+            Inner::Memory(_) => -1,
         }
     }
 }
@@ -53,6 +58,8 @@ impl Read for Stream {
         let n = match &mut self.inner {
             Inner::Plain(s) => s.read(buf),
             Inner::Tls(s) => s.read(buf),
+            #[cfg(fuzzing)]
+            Inner::Memory(m) => m.read(buf),
         }?;
         self.bytes_read += n as u64;
         Ok(n)
@@ -64,12 +71,19 @@ impl Write for Stream {
         match &mut self.inner {
             Inner::Plain(s) => s.write(buf),
             Inner::Tls(s) => s.write(buf),
+            #[cfg(fuzzing)]
+            Inner::Memory(m) => {
+                m.written.extend_from_slice(buf);
+                Ok(buf.len())
+            }
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.inner {
             Inner::Plain(s) => s.flush(),
             Inner::Tls(s) => s.flush(),
+            #[cfg(fuzzing)]
+            Inner::Memory(_) => Ok(()),
         }
     }
 }
@@ -250,7 +264,17 @@ pub fn connect(
             }
         }
     };
+    upgrade(config, handle, stream, &mut waiter)
+}
 
+/// The HTTP upgrade on a connected (and maybe TLS) stream.
+fn upgrade(
+    config: &Config,
+    handle: u64,
+    stream: Stream,
+    waiter: &mut Waiter<'_>,
+) -> Result<Connected, ConnectFail> {
+    let target = config.target.as_ref().expect("checked at create");
     let mut request = target.uri.clone().into_client_request().map_err(|e| {
         ConnError::new(WS_ERROR_INTERNAL, format!("cannot build the upgrade request: {e}"))
     })?;
@@ -422,4 +446,63 @@ fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
         }
     };
     (storage, len as libc::socklen_t)
+}
+
+/// Entry points for the fuzz targets (`fuzz/`), built with `--cfg fuzzing`.
+#[cfg(fuzzing)]
+pub mod fuzz {
+    use super::*;
+
+    /// What the server sends, then EOF. `@ACCEPT@` in it becomes the
+    /// Sec-WebSocket-Accept for the key the client wrote, so a fuzzer can
+    /// reach a successful upgrade.
+    pub struct Memory {
+        input: io::Cursor<Vec<u8>>,
+        pub(super) written: Vec<u8>,
+        substituted: bool,
+    }
+
+    impl Memory {
+        pub(super) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !self.substituted {
+                self.substituted = true;
+                let text = String::from_utf8_lossy(&self.written);
+                let key = text.lines().find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("sec-websocket-key").then_some(value)
+                });
+                if let Some(key) = key {
+                    let accept = tungstenite::handshake::derive_accept_key(key.trim().as_bytes());
+                    let input = self.input.get_ref();
+                    if let Some(i) = input.windows(8).position(|w| w == b"@ACCEPT@") {
+                        let mut new = input[..i].to_vec();
+                        new.extend_from_slice(accept.as_bytes());
+                        new.extend_from_slice(&input[i + 8..]);
+                        self.input = io::Cursor::new(new);
+                    }
+                }
+            }
+            self.input.read(buf)
+        }
+    }
+
+    /// A stream that yields `input` and then EOF.
+    pub fn memory(input: &[u8]) -> Stream {
+        Stream::new(Inner::Memory(Memory {
+            input: io::Cursor::new(input.to_vec()),
+            written: Vec::new(),
+            substituted: false,
+        }))
+    }
+
+    /// Run the HTTP upgrade against `response` as the server's answer.
+    pub fn upgrade(config: &Config, response: &[u8]) -> Result<Connected, ConnectFail> {
+        let mut never = || false;
+        let mut waiter = Waiter {
+            wake_fd: -1,
+            deadline: Instant::now() + std::time::Duration::from_secs(1),
+            on_wake: &mut never,
+        };
+        super::upgrade(config, 0, memory(response), &mut waiter)
+    }
 }
