@@ -14,7 +14,7 @@ APT_PACKAGES := gcc g++ make pkg-config libssl-dev valgrind
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build check-memory check-threads
 .PHONY: all build demo test test-rust test-python test-node python node bench bench-quick bench-deps deps lint clean
 
 all: build
@@ -63,7 +63,17 @@ demo: build python node
 
 ## Every test: format, lint, Rust unit and integration tests, C tests (also under valgrind),
 ## Python, Node.
-test: deps lint test-rust test-python test-node
+test: deps lint test-rust test-python test-node check-threads
+
+## Memory and threads: the C tests and examples under valgrind memcheck (part
+## of the Rust tests), then under ThreadSanitizer (tests/c/check-threads.sh).
+check-memory: deps
+	$(CARGO) build --locked --lib
+	$(CARGO) test --locked --test c_api
+	bash tests/c/check-threads.sh
+
+check-threads: deps
+	bash tests/c/check-threads.sh
 
 test-rust:
 	$(CARGO) build --locked --lib    # cargo test alone builds only the rlib; the C tests link the .so and .a

@@ -73,10 +73,11 @@ fn run(mut cmd: Command, what: &str) {
 }
 
 /// (source, binary name, extra args for a plain run, extra args under valgrind)
-const PROGRAMS: [(&str, &str, &str, &str); 5] = [
+const PROGRAMS: [(&str, &str, &str, &str); 6] = [
     ("tests/c/test_exchange.c", "test_exchange", "10000", "1000"),
     ("tests/c/test_callback.c", "test_callback", "", ""),
     ("tests/c/test_bad_input.c", "test_bad_input", "", ""),
+    ("tests/c/test_bad_args.c", "test_bad_args", "", ""),
     ("examples/c/echo.c", "echo", "", ""),
     ("examples/c/quickstart.c", "quickstart", "", ""),
 ];
