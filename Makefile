@@ -14,7 +14,7 @@ APT_PACKAGES := gcc g++ make pkg-config libssl-dev valgrind
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 
-.PHONY: fuzz fuzz-build check-memory check-threads
+.PHONY: fuzz fuzz-build check-memory check-threads soak soak-ci
 .PHONY: all build demo test test-rust test-python test-node python node bench bench-quick bench-deps deps lint clean
 
 all: build
@@ -63,7 +63,7 @@ demo: build python node
 
 ## Every test: format, lint, Rust unit and integration tests, C tests (also under valgrind),
 ## Python, Node.
-test: deps lint test-rust test-python test-node check-threads
+test: deps lint test-rust test-python test-node check-threads soak-ci
 
 ## Memory and threads: the C tests and examples under valgrind memcheck (part
 ## of the Rust tests), then under ThreadSanitizer (tests/c/check-threads.sh).
@@ -71,6 +71,15 @@ check-memory: deps
 	$(CARGO) build --locked --lib
 	$(CARGO) test --locked --test c_api
 	bash tests/c/check-threads.sh
+
+## 200 connections through fault proxies for SOAK_SECS seconds (see examples/soak.rs).
+SOAK_SECS ?= 600
+soak: deps
+	$(CARGO) run --release --locked --example soak -- $(SOAK_SECS) 200
+
+# The short soak that `make test` (and so CI) runs.
+soak-ci:
+	$(MAKE) soak SOAK_SECS=60
 
 check-threads: deps
 	bash tests/c/check-threads.sh

@@ -16,7 +16,9 @@ use std::{
 pub enum Mode {
     /// Forward everything.
     Pass,
-    /// Keep connections open, forward nothing (both ways).
+    /// Keep connections open and forward nothing either way, like a network
+    /// that went silent: bytes wait (nothing is dropped from the stream) and
+    /// flow again after the mode changes, unless the connection was cut.
     BlackHole,
     /// Reset new connections at once; live ones are unaffected.
     Refuse,
@@ -28,6 +30,8 @@ pub enum Mode {
 
 struct State {
     mode: Mutex<Mode>,
+    /// Bumped by `cut`: pumps started before it stop.
+    cuts: std::sync::atomic::AtomicU64,
     live: Mutex<Vec<TcpStream>>,
     attempts: Mutex<Vec<Instant>>,
 }
@@ -45,6 +49,7 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(State {
             mode: Mutex::new(Mode::Pass),
+            cuts: std::sync::atomic::AtomicU64::new(0),
             live: Mutex::new(Vec::new()),
             attempts: Mutex::new(Vec::new()),
         });
@@ -87,6 +92,7 @@ impl Proxy {
 
     /// Close every live connection, both sides at once.
     pub fn cut(&self) {
+        self.state.cuts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         for s in self.state.live.lock().unwrap().drain(..) {
             let _ = s.shutdown(Shutdown::Both);
         }
@@ -123,8 +129,16 @@ fn reset(s: TcpStream) {
 fn pump(mut from: TcpStream, mut to: TcpStream, st: Arc<State>, downstream: bool) {
     let _ = from.set_read_timeout(Some(Duration::from_millis(20)));
     let mut buf = vec![0u8; 64 << 10];
+    let generation = st.cuts.load(std::sync::atomic::Ordering::SeqCst);
     loop {
         let mode = *st.mode.lock().unwrap();
+        if mode == Mode::BlackHole {
+            if st.cuts.load(std::sync::atomic::Ordering::SeqCst) != generation {
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+            continue;
+        }
         let want = match mode {
             Mode::Throttle(bps) if downstream => (bps / 50).clamp(1, buf.len()),
             _ => buf.len(),
@@ -136,7 +150,6 @@ fn pump(mut from: TcpStream, mut to: TcpStream, st: Arc<State>, downstream: bool
             Err(_) => break,
         };
         match mode {
-            Mode::BlackHole => continue,
             Mode::Throttle(_) if downstream => thread::sleep(Duration::from_millis(20)),
             Mode::Delay(d) if downstream => thread::sleep(d),
             _ => {}
