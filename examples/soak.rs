@@ -149,7 +149,10 @@ fn main() {
     let secs: u64 = args.first().map_or(60, |s| s.parse().expect("SECONDS"));
     let n: usize = args.get(1).map_or(200, |s| s.parse().expect("CONNECTIONS"));
     let seed: u64 = args.get(2).map_or_else(
-        || Instant::now().elapsed().as_nanos() as u64 ^ u64::from(std::process::id()) << 20,
+        || {
+            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+            t.map_or(1, |d| d.as_nanos() as u64) ^ u64::from(std::process::id())
+        },
         |s| s.parse().expect("SEED"),
     );
     println!("soak: {n} connections, {secs} s of faults, seed {seed}");
