@@ -1,4 +1,4 @@
-//! The C side: the C tests and the C example compile with
+//! The C side: the C and C++ tests and examples compile with
 //! `-Wall -Wextra -Wpedantic -Werror` against include/wsclient.h, link to the
 //! shared library (one also statically), and pass against an in-process echo
 //! server; then they pass again under valgrind memcheck with no errors and
@@ -40,12 +40,14 @@ fn cc() -> String {
     std::env::var("CC").unwrap_or_else(|_| "cc".into())
 }
 
-/// Compile one C file; returns the binary.
+/// Compile one C (or, by its extension, C++17) file; returns the binary.
 fn compile(src: &str, name: &str, static_link: bool) -> PathBuf {
     let lib = lib_dir();
     let out = out_dir().join(name);
-    let mut cmd = Command::new(cc());
-    cmd.args(["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-g"])
+    let cpp = src.ends_with(".cpp");
+    let mut cmd = Command::new(if cpp { "c++".to_string() } else { cc() });
+    cmd.arg(if cpp { "-std=c++17" } else { "-std=c11" })
+        .args(["-Wall", "-Wextra", "-Wpedantic", "-Werror", "-g"])
         .arg(format!("-I{ROOT}/include"))
         .arg(format!("-I{ROOT}/tests/c"))
         .arg(Path::new(ROOT).join(src))
@@ -73,13 +75,15 @@ fn run(mut cmd: Command, what: &str) {
 }
 
 /// (source, binary name, extra args for a plain run, extra args under valgrind)
-const PROGRAMS: [(&str, &str, &str, &str); 6] = [
+const PROGRAMS: [(&str, &str, &str, &str); 8] = [
     ("tests/c/test_exchange.c", "test_exchange", "10000", "1000"),
     ("tests/c/test_callback.c", "test_callback", "", ""),
     ("tests/c/test_bad_input.c", "test_bad_input", "", ""),
     ("tests/c/test_bad_args.c", "test_bad_args", "", ""),
     ("examples/c/echo.c", "echo", "", ""),
     ("examples/c/quickstart.c", "quickstart", "", ""),
+    ("tests/c/test_cpp.cpp", "test_cpp", "", ""),
+    ("examples/cpp/echo.cpp", "echo_cpp", "", ""),
 ];
 
 /// `bin` under valgrind memcheck: any error or definite/indirect leak fails.

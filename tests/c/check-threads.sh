@@ -51,16 +51,20 @@ for _ in $(seq 200); do url=$(head -n 1 "$log"); [ -n "$url" ] && break; sleep 0
 
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
 status=0
-for src in tests/c/test_*.c examples/c/echo.c examples/c/quickstart.c; do
-    name=$(basename "$src" .c)
+for src in tests/c/test_*.c tests/c/test_*.cpp examples/c/echo.c examples/c/quickstart.c \
+    examples/cpp/echo.cpp; do
+    name=$(basename "$src"); name=${name%.*}
     bin=$lib/c-$name
-    cc -std=c11 -g -O1 -fsanitize=thread -Iinclude -Itests/c -c "$src" -o "$bin.o"
+    case $src in
+    *.cpp) c++ -std=c++17 -g -O1 -fsanitize=thread -Iinclude -c "$src" -o "$bin.o" ;;
+    *) cc -std=c11 -g -O1 -fsanitize=thread -Iinclude -Itests/c -c "$src" -o "$bin.o" ;;
+    esac
     cc "$bin.o" -L"$lib" -lwsclient -Wl,-rpath,"$PWD/$lib" \
         -Wl,--whole-archive "$runtime" -Wl,--no-whole-archive -lpthread -ldl -lm -lstdc++ -o "$bin"
     args=()
     [ "$name" = test_exchange ] && args=(2000)
     if "$bin" "$url" "${args[@]}" >"$bin.out" 2>&1; then
-        echo "check-threads: $name: no races ($(tail -n 1 "$bin.out"))"
+        echo "check-threads: $(basename "$src"): no races ($(tail -n 1 "$bin.out"))"
     else
         echo "check-threads: $name FAILED:" >&2
         cat "$bin.out" >&2
