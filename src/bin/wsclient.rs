@@ -21,7 +21,8 @@ usage: wsclient [options] URL
 Connects to URL (ws:// or wss://), prints each message that arrives as
 `< text` on stdout, sends each line read from stdin (shown as `> line`), and
 reports events (open, reconnecting, pong, close, errors) on stderr. At the
-end of stdin it closes with 1000, unless --count is waiting for messages.
+end of stdin it closes with 1000, unless --count or --timeout says how long
+to stay.
 
 options:
   -H, --header 'Name: value'   extra header on the upgrade request (repeatable)
@@ -245,7 +246,7 @@ fn main() -> ExitCode {
     let stdin_done = Arc::new(AtomicBool::new(false));
 
     // stdin: each line is a message; at the end, close (once open) unless
-    // --count is still waiting.
+    // --count or --timeout says how long to stay.
     {
         let (client, out, stdin_done) = (client.clone(), out.clone(), stdin_done.clone());
         let binary = args.binary;
@@ -299,6 +300,7 @@ fn main() -> ExitCode {
     loop {
         if stdin_done.load(Ordering::SeqCst)
             && args.count.is_none()
+            && args.timeout.is_none()
             && !close_asked
             && (opened.load(Ordering::SeqCst) || client.state() == ws_ready_state::WS_STATE_CLOSED)
         {
@@ -391,7 +393,7 @@ fn main() -> ExitCode {
                 );
                 client.free();
                 let counted = args.count.map_or(true, |n| received >= n);
-                let ok = counted && (close_asked || (was_clean && !failed));
+                let ok = counted && !failed && (close_asked || was_clean);
                 return ExitCode::from(if ok { 0 } else { 1 });
             }
         }
