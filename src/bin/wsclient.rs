@@ -269,8 +269,7 @@ fn main() -> ExitCode {
                 } else if line.len() > max {
                     eprintln!("! not sent: a line longer than {max} bytes");
                     // Skip the rest of the line without keeping it.
-                    loop {
-                        let Ok(buf) = stdin.fill_buf() else { break };
+                    while let Ok(buf) = stdin.fill_buf() {
                         if buf.is_empty() {
                             break;
                         }
