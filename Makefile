@@ -6,15 +6,16 @@ CARGO   ?= cargo
 CC      ?= cc
 RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# C compiler, C++ compiler for the header test, OpenSSL for native-tls,
-# valgrind for the memory checks of the C tests. Node and npm are checked as
+# C compiler, C++ compiler for the header test, pkg-config and cmake for the
+# install tests, OpenSSL for native-tls, valgrind for the memory checks of
+# the C tests. Node and npm are checked as
 # commands (a newer npm may be installed outside apt).
-APT_PACKAGES := gcc g++ make pkg-config libssl-dev valgrind
+APT_PACKAGES := gcc g++ make pkg-config cmake libssl-dev valgrind
 
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 
-.PHONY: fuzz fuzz-build check-memory check-threads soak soak-ci
+.PHONY: fuzz fuzz-build check-memory check-threads soak soak-ci install uninstall test-install
 .PHONY: all build demo test test-rust test-python test-node python node bench bench-quick bench-deps deps lint clean
 
 all: build
@@ -38,7 +39,7 @@ deps:
 
 ## Release build of the library (cdylib, staticlib, rlib), the echo server and the C examples.
 build: deps
-	$(CARGO) build --release --locked --lib --examples
+	$(CARGO) build --release --locked --lib --bins --examples
 	for ex in echo reconnect; do \
 	  $(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -Iinclude examples/c/$$ex.c \
 	    -L$(RELEASE) -lwsclient -Wl,-rpath,$(abspath $(RELEASE)) -o $(RELEASE)/$$ex-c || exit 1; \
@@ -63,7 +64,7 @@ demo: build python node
 
 ## Every test: format, lint, Rust unit and integration tests, C tests (also under valgrind),
 ## Python, Node.
-test: deps lint test-rust test-python test-node check-threads soak-ci
+test: deps lint test-rust test-python test-node test-install check-threads soak-ci
 
 ## Memory and threads: the C tests and examples under valgrind memcheck (part
 ## of the Rust tests), then under ThreadSanitizer (tests/c/check-threads.sh).
@@ -131,6 +132,48 @@ fuzz: fuzz-build
 	    -print_final_stats=1 2>&1 | grep -E 'stat::number_of_executed_units|Done|ERROR|SUMMARY|panicked' ; \
 	  [ $${PIPESTATUS[0]} -eq 0 ] || { echo "fuzz $$t found a crash: see fuzz/artifacts/$$t"; exit 1; }; \
 	done
+
+## Install the library, headers, pkg-config file, CMake package and the CLI
+## under PREFIX (DESTDIR for staging). `make uninstall` removes them.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+MAJOR   := $(word 1,$(subst ., ,$(VERSION)))
+MINOR   := $(word 2,$(subst ., ,$(VERSION)))
+# What a static link needs besides libwsclient.a (rustc --print native-static-libs).
+STATIC_LIBS := -lssl -lcrypto -lpthread -ldl -lm -lrt -lutil -lgcc_s
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib
+INCDIR  := $(DESTDIR)$(PREFIX)/include
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+CMAKEDIR := $(LIBDIR)/cmake/wsclient
+SUBST   := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+             -e 's|@MAJOR@|$(MAJOR)|g' -e 's|@MINOR@|$(MINOR)|g' \
+             -e 's|@PRIVATE_LIBS@|$(STATIC_LIBS)|g' \
+             -e 's|@PRIVATE_LIBS_CMAKE@|$(subst $(eval) ,;,$(patsubst -l%,%,$(STATIC_LIBS)))|g'
+
+install: build
+	install -d $(LIBDIR)/pkgconfig $(CMAKEDIR) $(INCDIR) $(BINDIR)
+	install -m 755 $(RELEASE)/libwsclient.so $(LIBDIR)/libwsclient.so.$(VERSION)
+	ln -sf libwsclient.so.$(VERSION) $(LIBDIR)/libwsclient.so.$(MAJOR)
+	ln -sf libwsclient.so.$(MAJOR) $(LIBDIR)/libwsclient.so
+	install -m 644 $(RELEASE)/libwsclient.a $(LIBDIR)/libwsclient.a
+	install -m 644 include/wsclient.h include/wsclient.hpp $(INCDIR)/
+	$(SUBST) packaging/wsclient.pc.in > $(LIBDIR)/pkgconfig/wsclient.pc
+	$(SUBST) packaging/wsclientConfig.cmake.in > $(CMAKEDIR)/wsclientConfig.cmake
+	$(SUBST) packaging/wsclientConfigVersion.cmake.in > $(CMAKEDIR)/wsclientConfigVersion.cmake
+	install -m 755 $(RELEASE)/wsclient $(BINDIR)/wsclient
+
+uninstall:
+	rm -f $(LIBDIR)/libwsclient.so.$(VERSION) $(LIBDIR)/libwsclient.so.$(MAJOR) \
+	  $(LIBDIR)/libwsclient.so $(LIBDIR)/libwsclient.a \
+	  $(INCDIR)/wsclient.h $(INCDIR)/wsclient.hpp $(LIBDIR)/pkgconfig/wsclient.pc \
+	  $(CMAKEDIR)/wsclientConfig.cmake $(CMAKEDIR)/wsclientConfigVersion.cmake $(BINDIR)/wsclient
+	-rmdir $(CMAKEDIR) 2>/dev/null
+
+## Install into a temporary prefix and build against it as a user would:
+## pkg-config, CMake find_package, a static link, the CLI (tests/install.sh).
+test-install: build
+	bash tests/install.sh
 
 clean:
 	$(CARGO) clean

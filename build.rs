@@ -14,6 +14,12 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("wsclient.h");
 
     let version = env::var("CARGO_PKG_VERSION").unwrap();
+    // The shared library's soname carries the major version, so programs
+    // link to libwsclient.so.MAJOR (`make install` makes the links).
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        let major = env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libwsclient.so.{major}");
+    }
     let part = |name: &str| env::var(name).unwrap();
     let mut config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
     config.after_includes = Some(format!(
