@@ -25,6 +25,8 @@ export interface WebSocketOptions {
   jitter?: number;
   /** Give up after this many failed attempts in a row; 0 = never (default). */
   maxAttempts?: number;
+  /** HTTP redirects to follow per attempt (default 0; never wss to ws). */
+  maxRedirects?: number;
   /** A connection must stay open this long (ms) before the attempt count resets (default 5000). */
   minUptime?: number;
   /** Server close codes that end reconnecting (default [1000, 1008]). */

@@ -28,6 +28,7 @@ const NUMERIC = {
   maxDelay: ['ms', 'ws_config_set_max_delay_ms'],
   minUptime: ['ms0', 'ws_config_set_min_uptime_ms'],
   maxAttempts: ['u32', 'ws_config_set_max_attempts'],
+  maxRedirects: ['u32', 'ws_config_set_max_redirects'],
   multiplier: ['float', 'ws_config_set_backoff_multiplier'],
   jitter: ['float', 'ws_config_set_backoff_jitter'],
   maxMessageSize: ['size', 'ws_config_set_max_message_size'],

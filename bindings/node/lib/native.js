@@ -98,6 +98,7 @@ const api = {
   ws_config_set_backoff_multiplier: fn('int32_t ws_config_set_backoff_multiplier(uint64_t cfg, double m)'),
   ws_config_set_backoff_jitter: fn('int32_t ws_config_set_backoff_jitter(uint64_t cfg, double j)'),
   ws_config_set_max_attempts: fn('int32_t ws_config_set_max_attempts(uint64_t cfg, uint32_t n)'),
+  ws_config_set_max_redirects: fn('int32_t ws_config_set_max_redirects(uint64_t cfg, uint32_t max)'),
   ws_config_set_min_uptime_ms: fn('int32_t ws_config_set_min_uptime_ms(uint64_t cfg, uint32_t ms)'),
   ws_config_set_final_close_codes: fn('int32_t ws_config_set_final_close_codes(uint64_t cfg, const uint16_t *codes, size_t n)'),
   ws_config_set_fatal_http_statuses: fn('int32_t ws_config_set_fatal_http_statuses(uint64_t cfg, const uint16_t *s, size_t n)'),

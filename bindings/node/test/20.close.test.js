@@ -66,3 +66,34 @@ test('with reconnect: false, send while CONNECTING throws as in the browser', as
   await once(ws, 'close');
   await server.stop();
 });
+
+test('redirects: not followed unless maxRedirects allows', async () => {
+  const server = await startServer();
+  const http = require('node:http');
+  const redirector = http.createServer((req, res) => {
+    res.writeHead(302, { Location: `${server.url}/moved` });
+    res.end();
+  });
+  redirector.on('upgrade', (req, socket) => {
+    socket.end(`HTTP/1.1 302 Found\r\nLocation: ${server.url}/moved\r\nContent-Length: 0\r\n\r\n`);
+  });
+  await new Promise((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+  const url = `ws://127.0.0.1:${redirector.address().port}/`;
+
+  const refused = new WebSocket(url, [], { reconnect: false });
+  const err = await once(refused, 'error');
+  assert.strictEqual(err.error.httpStatus, 302);
+  assert.match(err.error.message, /not followed/);
+  await once(refused, 'close');
+
+  const ws = new WebSocket(url, [], { maxRedirects: 1 });
+  await once(ws, 'open');
+  ws.send('after a redirect');
+  const m = await once(ws, 'message');
+  assert.strictEqual(m.data, 'after a redirect');
+  ws.close();
+  await once(ws, 'close');
+  assert.throws(() => new WebSocket(url, [], { maxRedirects: -1 }), RangeError);
+  redirector.close();
+  await server.stop();
+});

@@ -1,5 +1,6 @@
 """Closes from the server, rejected handshakes, and errors as exceptions."""
 
+import http
 import threading
 
 import pytest
@@ -50,3 +51,24 @@ def test_errors_share_one_base():
     for cls in (wsclient.HandshakeError, wsclient.ConnectTimeout, wsclient.TLSError, wsclient.QueueFull,
                 wsclient.ConnectionClosed, wsclient.InvalidHandle, wsclient.HeartbeatTimeout):
         assert issubclass(cls, wsclient.WebSocketError)
+
+
+def test_redirects_followed_only_when_enabled(make_server):
+    target = make_server()
+
+    def redirect(connection, request):
+        response = connection.respond(http.HTTPStatus.FOUND, "")
+        response.headers["Location"] = target.url + "/moved"
+        return response
+
+    s = make_server(process_request=redirect)
+    with pytest.raises(wsclient.HandshakeError) as info:
+        wsclient.connect(s.url, reconnect=False)
+    assert info.value.http_status == 302
+    assert "not followed" in str(info.value)
+
+    with wsclient.connect(s.url, max_redirects=1) as ws:
+        ws.send("after a redirect")
+        assert ws.recv(timeout=5) == "after a redirect"
+    with pytest.raises(wsclient.InvalidArgument):
+        wsclient.connect(s.url, max_redirects=-1)

@@ -161,6 +161,7 @@ class WebSocket:
         multiplier: float = 2.0,
         jitter: float = 0.2,
         max_attempts: int = 0,
+        max_redirects: int = 0,
         min_uptime: float = 5.0,
         final_close_codes: Optional[Sequence[int]] = None,
         fatal_http_statuses: Optional[Sequence[int]] = None,
@@ -232,6 +233,9 @@ class WebSocket:
             if max_attempts < 0:
                 raise errors.InvalidArgument(f"max_attempts must not be negative, got {max_attempts}")
             _check(lib.ws_config_set_max_attempts(c, max_attempts))
+            if max_redirects < 0:
+                raise errors.InvalidArgument(f"max_redirects must not be negative, got {max_redirects}")
+            _check(lib.ws_config_set_max_redirects(c, max_redirects))
             _check(lib.ws_config_set_min_uptime_ms(c, _ms("min_uptime", min_uptime)))
             if final_close_codes is not None:
                 arr = (ctypes.c_uint16 * len(final_close_codes))(*final_close_codes)

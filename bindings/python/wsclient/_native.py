@@ -134,6 +134,7 @@ _PROTOTYPES = {
     "ws_config_set_backoff_multiplier": (_S, [_H, c_double]),
     "ws_config_set_backoff_jitter": (_S, [_H, c_double]),
     "ws_config_set_max_attempts": (_S, [_H, c_uint32]),
+    "ws_config_set_max_redirects": (_S, [_H, c_uint32]),
     "ws_config_set_min_uptime_ms": (_S, [_H, c_uint32]),
     "ws_config_set_final_close_codes": (_S, [_H, POINTER(c_uint16), c_size_t]),
     "ws_config_set_fatal_http_statuses": (_S, [_H, POINTER(c_uint16), c_size_t]),
