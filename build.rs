@@ -19,6 +19,17 @@ fn main() {
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         let major = env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libwsclient.so.{major}");
+        // A program linked with -lwsclient against target/<profile> asks
+        // for libwsclient.so.MAJOR at run time: give it that name there too
+        // (OUT_DIR is target/<profile>/build/wsclient-<hash>/out).
+        let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+        #[cfg(unix)]
+        if let Some(profile_dir) = out_dir.ancestors().nth(3) {
+            let link = profile_dir.join(format!("libwsclient.so.{major}"));
+            if fs::symlink_metadata(&link).is_err() {
+                let _ = std::os::unix::fs::symlink("libwsclient.so", &link);
+            }
+        }
     }
     let part = |name: &str| env::var(name).unwrap();
     let mut config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
