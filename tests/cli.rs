@@ -149,3 +149,20 @@ fn failures_exit_with_1_and_bad_usage_with_2() {
     let o = cli(&["--version"], "");
     assert!(o.status.success() && text(&o.stdout).starts_with("wsclient "));
 }
+
+#[test]
+fn tls_with_a_ca_file_or_insecure() {
+    let server = tls_server_with("127.0.0.1", "server.pem");
+    let url = format!("wss://localhost:{}/", server.port);
+    let ca = format!("{DATA}/ca.pem");
+    let o = cli(&[&url, "--ca-file", &ca, "-n", "1", "--no-reconnect"], "over tls\n");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("< over tls"));
+    // Without the CA: refused, with the reason.
+    let o = cli(&[&url, "--no-reconnect", "-n", "1"], "x\n");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("WS_ERROR_TLS"), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("did not verify"), "{}", text(&o.stderr));
+    let o = cli(&[&url, "--insecure", "-n", "1", "--no-reconnect"], "anyway\n");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}

@@ -5,30 +5,12 @@ mod common;
 use common::*;
 use wsclient::*;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
-
 fn tls_echo_server() -> Server {
     tls_echo_server_on("127.0.0.1")
 }
 
 fn tls_echo_server_on(ip: &str) -> Server {
     tls_server_with(ip, "server.pem")
-}
-
-/// A TLS echo server on `ip` presenting the certificate `pem` (all use
-/// server.key).
-fn tls_server_with(ip: &str, pem: &str) -> Server {
-    let cert = std::fs::read(format!("{DATA}/{pem}")).unwrap();
-    let key = std::fs::read(format!("{DATA}/server.key")).unwrap();
-    let acceptor =
-        native_tls::TlsAcceptor::new(native_tls::Identity::from_pkcs8(&cert, &key).unwrap())
-            .unwrap();
-    serve_on(ip, move |stream| {
-        let Ok(tls) = acceptor.accept(stream) else { return };
-        if let Ok(mut ws) = tungstenite::accept_with_config(tls, Some(big_config())) {
-            echo_loop(&mut ws);
-        }
-    })
 }
 
 fn wss(server: &Server, host: &str) -> String {

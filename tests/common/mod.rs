@@ -88,6 +88,25 @@ pub fn echo_loop<S: std::io::Read + std::io::Write>(ws: &mut WebSocket<S>) {
     }
 }
 
+/// The test TLS material (tests/data/README.md).
+pub const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+
+/// A TLS echo server on `ip` presenting the certificate `pem` from
+/// tests/data (all of them use server.key).
+pub fn tls_server_with(ip: &str, pem: &str) -> Server {
+    let cert = std::fs::read(format!("{DATA}/{pem}")).unwrap();
+    let key = std::fs::read(format!("{DATA}/server.key")).unwrap();
+    let acceptor =
+        native_tls::TlsAcceptor::new(native_tls::Identity::from_pkcs8(&cert, &key).unwrap())
+            .unwrap();
+    serve_on(ip, move |stream| {
+        let Ok(tls) = acceptor.accept(stream) else { return };
+        if let Ok(mut ws) = tungstenite::accept_with_config(tls, Some(big_config())) {
+            echo_loop(&mut ws);
+        }
+    })
+}
+
 pub fn echo_server() -> Server {
     serve(|stream| {
         let _ = stream.set_nodelay(true);
