@@ -134,14 +134,9 @@ pub unsafe extern "C" fn ws_set_logger(
     user_data: *mut c_void,
 ) -> ws_status {
     guard(|| {
-        use crate::log::ws_log_level::*;
-        let level =
-            [WS_LOG_OFF, WS_LOG_ERROR, WS_LOG_WARN, WS_LOG_INFO, WS_LOG_DEBUG, WS_LOG_TRACE]
-                .into_iter()
-                .find(|l| *l as i32 == level)
-                .ok_or_else(|| {
-                    Error::invalid(format!("log level {level} is not a ws_log_level (0-5)"))
-                })?;
+        let level = crate::log::ws_log_level::from_i32(level).ok_or_else(|| {
+            Error::invalid(format!("log level {level} is not a ws_log_level (0-5)"))
+        })?;
         crate::log::set(level, logger, user_data);
         Ok(())
     })

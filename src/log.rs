@@ -49,12 +49,19 @@ impl ws_log_level {
         }
     }
 
-    /// Parse a level name as in `WSCLIENT_LOG` (case-insensitive).
-    pub fn parse(s: &str) -> Option<ws_log_level> {
+    const ALL: [ws_log_level; 6] = {
         use ws_log_level::*;
         [WS_LOG_OFF, WS_LOG_ERROR, WS_LOG_WARN, WS_LOG_INFO, WS_LOG_DEBUG, WS_LOG_TRACE]
-            .into_iter()
-            .find(|l| l.name().eq_ignore_ascii_case(s.trim()))
+    };
+
+    /// Parse a level name as in `WSCLIENT_LOG` (case-insensitive).
+    pub fn parse(s: &str) -> Option<ws_log_level> {
+        Self::ALL.into_iter().find(|l| l.name().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// The level with this number, if there is one.
+    pub fn from_i32(n: i32) -> Option<ws_log_level> {
+        Self::ALL.into_iter().find(|l| *l as i32 == n)
     }
 }
 
