@@ -81,10 +81,12 @@ test('redirects: not followed unless maxRedirects allows', async () => {
   const url = `ws://127.0.0.1:${redirector.address().port}/`;
 
   const refused = new WebSocket(url, [], { reconnect: false });
-  const err = await once(refused, 'error');
+  // Both listeners first: the close may come in the same batch as the error.
+  const [errored, closed] = [once(refused, 'error'), once(refused, 'close')];
+  const err = await errored;
   assert.strictEqual(err.error.httpStatus, 302);
   assert.match(err.error.message, /not followed/);
-  await once(refused, 'close');
+  await closed;
 
   const ws = new WebSocket(url, [], { maxRedirects: 1 });
   await once(ws, 'open');
