@@ -17,7 +17,7 @@ use std::{
         atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
         Arc, Condvar, Mutex, MutexGuard, RwLock,
     },
-    thread::{self, JoinHandle, ThreadId},
+    thread::{self, JoinHandle},
     time::{Duration, Instant},
 };
 use tungstenite::{
@@ -224,7 +224,8 @@ struct Sink {
     pending: VecDeque<Event>,
     callback: Option<Callback>,
     queue: Option<Arc<EventQueue>>,
-    delivering: Option<ThreadId>,
+    /// The thread running the callback now (its `thread_token`).
+    delivering: Option<usize>,
     worker_done: bool,
     close_taken: bool,
     freed: bool,
@@ -256,6 +257,10 @@ pub struct Shared {
     queue_while_disconnected: bool,
     sink: Mutex<Sink>,
     sink_cv: Condvar,
+    /// The worker thread's `thread_token`.
+    worker_token: AtomicUsize,
+    /// Set at process exit for freed handles still closing in the background.
+    abandon: AtomicBool,
 }
 
 impl Shared {
@@ -320,7 +325,7 @@ impl Shared {
             let Some(ev) = s.pending.pop_front() else { break };
             self.pending_len.store(s.pending.len(), Ordering::Release);
             s.close_taken |= ev.is_close();
-            s.delivering = Some(thread::current().id());
+            s.delivering = Some(thread_token());
             drop(s);
             let view = ev.view(self.handle.load(Ordering::Relaxed));
             // SAFETY: the callback contract of ws_set_callback; `view` points
@@ -334,6 +339,17 @@ impl Shared {
         self.sink_cv.notify_all();
     }
 
+    /// Called by the worker thread when it starts.
+    pub fn worker_started(&self) {
+        self.worker_token.store(thread_token(), Ordering::Relaxed);
+    }
+
+    /// Whether the worker should drop what it is doing at once: its handle
+    /// was freed and the process is exiting.
+    pub fn abandoned(&self) -> bool {
+        self.abandon.load(Ordering::Relaxed)
+    }
+
     /// The worker is about to exit: deliver what is left.
     pub fn worker_done(&self) {
         self.sink().worker_done = true;
@@ -342,7 +358,7 @@ impl Shared {
 
     /// Wait until no other thread runs the callback.
     fn wait_idle<'a>(&'a self, mut s: MutexGuard<'a, Sink>) -> MutexGuard<'a, Sink> {
-        let me = thread::current().id();
+        let me = thread_token();
         while s.delivering.is_some_and(|t| t != me) {
             s = self.sink_cv.wait(s).unwrap_or_else(|e| e.into_inner());
         }
@@ -387,6 +403,8 @@ impl Client {
             queue_while_disconnected: config.queue_while_disconnected,
             sink: Mutex::new(Sink::default()),
             sink_cv: Condvar::new(),
+            worker_token: AtomicUsize::new(0),
+            abandon: AtomicBool::new(false),
         });
         Ok(Client { shared, tx, worker: Mutex::new(None), start: Mutex::new(Some((config, rx))) })
     }
@@ -583,8 +601,11 @@ impl Client {
         let _ = self.close(1000, "");
         let join = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(join) = join {
-            if done && join.thread().id() != thread::current().id() {
+            let on_worker = self.shared.worker_token.load(Ordering::Relaxed) == thread_token();
+            if done && !on_worker {
                 let _ = join.join();
+            } else {
+                background::keep(join, Arc::clone(&self.shared));
             }
         }
     }
@@ -632,5 +653,73 @@ impl Client {
         next.headers.retain(|(n, _)| *n != header.0);
         next.headers.push(header);
         Ok(())
+    }
+}
+
+/// A number that tells the calling thread apart from every other live
+/// thread: the address of a thread-local. Unlike `thread::current()` it
+/// allocates nothing, so a C program's main thread leaves nothing behind.
+fn thread_token() -> usize {
+    thread_local! {
+        static TOKEN: u8 = const { 0 };
+    }
+    TOKEN.with(|t| t as *const u8 as usize)
+}
+
+/// Workers of freed handles that are still closing in the background. At
+/// process exit they are told to drop their sockets and are joined (for a
+/// short while), so no library thread is left running when the program
+/// ends: valgrind then reports nothing, not even "possibly lost" stacks.
+mod background {
+    use super::Shared;
+    use std::{
+        sync::{atomic::Ordering, Arc, Mutex, Once},
+        thread::{self, JoinHandle},
+        time::{Duration, Instant},
+    };
+
+    type Worker = (JoinHandle<()>, Arc<Shared>);
+    static WORKERS: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
+    static AT_EXIT: Once = Once::new();
+    /// How long exit waits for background closes (DNS cannot be cut short).
+    const EXIT_WAIT: Duration = Duration::from_millis(500);
+
+    /// Keep a freed handle's worker until it ends or the process exits.
+    pub fn keep(join: JoinHandle<()>, shared: Arc<Shared>) {
+        AT_EXIT.call_once(|| {
+            // SAFETY: registers a function with no arguments that never
+            // unwinds (it catches panics).
+            unsafe { libc::atexit(at_exit) };
+        });
+        let finished: Vec<Worker> = {
+            let mut all = WORKERS.lock().unwrap_or_else(|e| e.into_inner());
+            all.push((join, shared));
+            let (done, live): (Vec<Worker>, Vec<Worker>) =
+                all.drain(..).partition(|(j, _)| j.is_finished());
+            *all = live;
+            done
+        };
+        for (j, _) in finished {
+            let _ = j.join();
+        }
+    }
+
+    extern "C" fn at_exit() {
+        let _ = std::panic::catch_unwind(|| {
+            let all = std::mem::take(&mut *WORKERS.lock().unwrap_or_else(|e| e.into_inner()));
+            for (_, shared) in &all {
+                shared.abandon.store(true, Ordering::Relaxed);
+                shared.waker.wake();
+            }
+            let deadline = Instant::now() + EXIT_WAIT;
+            for (j, _) in all {
+                while !j.is_finished() && Instant::now() < deadline {
+                    thread::sleep(Duration::from_millis(1));
+                }
+                if j.is_finished() {
+                    let _ = j.join();
+                }
+            }
+        });
     }
 }

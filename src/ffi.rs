@@ -899,7 +899,10 @@ pub unsafe extern "C" fn ws_close(
 }
 
 /// Release the handle. If the connection is still open it is closed with
-/// 1000 in the background (this call does not wait for the network).
+/// 1000 in the background (this call does not wait for the network). When
+/// the program exits, closes still under way are cut short and their
+/// threads joined (for at most half a second), so no library thread or
+/// allocation outlives the program.
 /// Pending and later events are dropped, and once this returns the callback
 /// is never called again, unless `ws_free` was called from inside that
 /// callback, which is allowed and returns at once. Every later call with

@@ -75,26 +75,28 @@ fn run(mut cmd: Command, what: &str) {
 }
 
 /// (source, binary name, extra args for a plain run, extra args under valgrind)
-const PROGRAMS: [(&str, &str, &str, &str); 8] = [
+const PROGRAMS: [(&str, &str, &str, &str); 9] = [
     ("tests/c/test_exchange.c", "test_exchange", "10000", "1000"),
     ("tests/c/test_callback.c", "test_callback", "", ""),
     ("tests/c/test_bad_input.c", "test_bad_input", "", ""),
     ("tests/c/test_bad_args.c", "test_bad_args", "", ""),
+    ("tests/c/test_exit.c", "test_exit", "", ""),
     ("examples/c/echo.c", "echo", "", ""),
     ("examples/c/quickstart.c", "quickstart", "", ""),
     ("tests/c/test_cpp.cpp", "test_cpp", "", ""),
     ("examples/cpp/echo.cpp", "echo_cpp", "", ""),
 ];
 
-/// `bin` under valgrind memcheck: any error or definite/indirect leak fails.
+/// `bin` under valgrind memcheck: any error or definite, indirect or possible
+/// leak fails.
 fn valgrind(bin: &Path) -> Command {
     let mut cmd = Command::new("valgrind");
     cmd.args([
         "--quiet",
         "--error-exitcode=99",
         "--leak-check=full",
-        "--show-leak-kinds=definite,indirect",
-        "--errors-for-leak-kinds=definite,indirect",
+        "--show-leak-kinds=definite,indirect,possible",
+        "--errors-for-leak-kinds=definite,indirect,possible",
     ])
     .arg(bin);
     cmd

@@ -94,6 +94,14 @@ impl Session<'_> {
         let fd = self.ws.get_ref().fd();
         loop {
             inbox.drain(self.shared);
+            if self.shared.abandoned() {
+                // The handle was freed and the process is exiting.
+                return SessionEnd {
+                    closed: Closed::abnormal("abandoned at process exit"),
+                    ending: Ending::UserClose,
+                    error: None,
+                };
+            }
             // Read first: a peer that has gone (FIN or RST already here) is
             // noticed before more messages are written into a dead socket,
             // so they stay queued for the next connection.
