@@ -666,10 +666,8 @@ fn create(config: Config, out: *mut ws_handle) -> Result<()> {
     if out.is_null() {
         return Err(null("out"));
     }
-    let url = config.target.as_ref().map_or(String::new(), |t| t.url.clone());
     let client = Arc::new(Client::new(config)?);
     let h = CLIENTS.insert(Arc::clone(&client));
-    log!(WS_LOG_DEBUG, h, "created for {url}");
     if let Err(e) = client.start(h) {
         CLIENTS.remove(h);
         return Err(e);

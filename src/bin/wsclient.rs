@@ -242,7 +242,7 @@ fn main() -> ExitCode {
     }
     let out = Arc::new(Out { json: args.json });
     let deadline = args.timeout.map(|t| Instant::now() + t);
-    let opened = Arc::new(AtomicBool::new(false));
+    let mut opened = false;
     let stdin_done = Arc::new(AtomicBool::new(false));
 
     // stdin: each line is a message; at the end, close (once open) unless
@@ -301,7 +301,7 @@ fn main() -> ExitCode {
             && args.count.is_none()
             && args.timeout.is_none()
             && !close_asked
-            && (opened.load(Ordering::SeqCst) || client.state() == ws_ready_state::WS_STATE_CLOSED)
+            && (opened || client.state() == ws_ready_state::WS_STATE_CLOSED)
         {
             let _ = client.close(1000, "");
             close_asked = true;
@@ -334,7 +334,7 @@ fn main() -> ExitCode {
         };
         match ev {
             Event::Open { protocol, reconnect } => {
-                opened.store(true, Ordering::SeqCst);
+                opened = true;
                 let p = protocol.to_string_lossy();
                 out.event(
                     format!(

@@ -71,6 +71,9 @@ impl Inbox {
 /// The worker thread's body.
 pub fn run(shared: Arc<Shared>, rx: Receiver<Command>, config: Config) {
     shared.worker_started();
+    if let Some(t) = &config.target {
+        log!(WS_LOG_DEBUG, shared.handle(), "created for {}", t.url);
+    }
     let mut inbox = Inbox { rx, outbox: VecDeque::new(), close_req: None };
     let outcome = catch_unwind(AssertUnwindSafe(|| connection(&shared, &mut inbox, &config)));
     let closed = outcome.unwrap_or_else(|panic| {
