@@ -33,10 +33,41 @@
 
 
 /**
- * Default connect timeout in ms (TCP connect, TLS handshake and HTTP
- * upgrade together).
+ * Default connect timeout in ms: the TCP connect.
  */
 #define WS_DEFAULT_CONNECT_TIMEOUT_MS 10000
+
+/**
+ * Default handshake timeout in ms: the TLS handshake and the HTTP upgrade,
+ * counted from the TCP connect.
+ */
+#define WS_DEFAULT_HANDSHAKE_TIMEOUT_MS 5000
+
+/**
+ * Default largest number of events received and not yet delivered; at the
+ * limit the worker stops reading the socket until the consumer catches up.
+ */
+#define WS_DEFAULT_RECEIVE_MAX_EVENTS 1000
+
+/**
+ * Default largest number of message bytes received and not yet delivered
+ * (16 MiB).
+ */
+#define WS_DEFAULT_RECEIVE_MAX_BYTES (16 << 20)
+
+/**
+ * Default largest frame the server may send, in bytes (64 MiB). A frame's
+ * buffer is reserved when its header arrives, so this bounds what a
+ * hostile header can make the client allocate; messages in several frames
+ * may still be as large as the max message size.
+ */
+#define WS_DEFAULT_MAX_FRAME_SIZE (64 << 20)
+
+/**
+ * Smallest delay in ms between reconnect attempts that follow a failed
+ * attempt, whatever the options say: no hot loop.
+ */
+#define WS_MIN_RETRY_DELAY_MS 10
 
 /**
  * Default time in ms to wait for the server's close frame after sending ours.
@@ -118,6 +149,13 @@
  * Largest number of redirects `ws_config_set_max_redirects` accepts.
  */
 #define WS_MAX_REDIRECTS 20
+
+/**
+ * Room in tungstenite's write buffer for the frames it queues by itself
+ * (pongs, the close echo): when the server does not read, a ping flood
+ * cannot grow the buffer past this; the latest pong waits in its place.
+ */
+#define CONTROL_ROOM (256 << 10)
 
 /**
  * Status returned by every fallible `ws_*` function. `WS_OK` (0) is success;
@@ -271,7 +309,9 @@ enum ws_event_type
   WS_EVENT_PONG = 5,
   /**
    * The connection was lost and the library will try again: `attempt`,
-   * `delay_ms`, `error_kind` and `message` are set.
+   * `delay_ms`, `error_kind` and `message` are set, and `code`, `reason`,
+   * `reason_len` and `was_clean` tell how the connection (or attempt)
+   * that ended did: 1006 and "" when there was no close handshake.
    */
   WS_EVENT_RECONNECTING = 6,
 };
@@ -450,20 +490,25 @@ typedef struct ws_event {
    */
   uint16_t http_status;
   /**
-   * `WS_EVENT_CLOSE`: the close code (1005 if the server sent none, 1006 if
-   * the connection ended without a close handshake).
+   * `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: the close code (1005 if the
+   * server sent none, 1006 if the connection ended without a close
+   * handshake).
    */
   uint16_t code;
   /**
-   * `WS_EVENT_CLOSE`: the close reason, NUL-terminated UTF-8, "" if none.
+   * `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: the close reason, UTF-8,
+   * "" if none. It is NUL-terminated, and keeps every byte the server
+   * sent, NUL bytes included: use `reason_len` for its length.
    */
   const char *reason;
   /**
-   * `WS_EVENT_CLOSE`: length of `reason` in bytes.
+   * `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: length of `reason` in bytes
+   * (without the terminating NUL).
    */
   size_t reason_len;
   /**
-   * `WS_EVENT_CLOSE`: true if close frames were exchanged with the server.
+   * `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: true if close frames were
+   * exchanged with the server.
    */
   bool was_clean;
   /**
@@ -543,6 +588,22 @@ typedef struct ws_stats {
    * Bytes of those messages (as `ws_buffered_amount`).
    */
   uint64_t queued_bytes;
+  /**
+   * Messages entirely handed to the kernel on connections that then
+   * ended without a clean close, before the kernel's send queue was seen
+   * empty: they may not have reached the server (WebSocket has no
+   * acknowledgements). A message not entirely written when its
+   * connection died is never lost: it goes out again after the reconnect.
+   */
+  uint64_t messages_maybe_lost;
+  /**
+   * Events received and not yet delivered (see the receive limit).
+   */
+  uint64_t undelivered_events;
+  /**
+   * Message bytes received and not yet delivered.
+   */
+  uint64_t undelivered_bytes;
 } ws_stats;
 
 /**
@@ -671,12 +732,55 @@ ws_status ws_config_add_header(ws_config cfg, const char *name, const char *valu
 ws_status ws_config_add_subprotocol(ws_config cfg, const char *protocol);
 
 /**
- * Set the connect timeout in ms: one budget for the TCP connect, the TLS
- * handshake and the HTTP upgrade (not DNS resolution). Default
+ * Set the connect timeout in ms: the budget for the TCP connect (each
+ * address of the host in turn; DNS resolution is not cut short). Default
  * `WS_DEFAULT_CONNECT_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`. Returns
  * `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (out of range) or `WS_ERR_INVALID_HANDLE`.
  */
 ws_status ws_config_set_connect_timeout_ms(ws_config cfg, uint32_t ms);
+
+/**
+ * Set the handshake timeout in ms: the budget for the TLS handshake and
+ * the HTTP upgrade, counted from the end of the TCP connect, so a server
+ * that accepts TCP and never answers the upgrade is given up on quickly.
+ * Default `WS_DEFAULT_HANDSHAKE_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`.
+ * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_handshake_timeout_ms(ws_config cfg, uint32_t ms);
+
+/**
+ * Set the receive limit in events: how many events (messages and others)
+ * may have been received and not yet delivered (to the callback, to
+ * `ws_poll` or past the reader of an event queue). At the limit the worker
+ * stops reading the socket, so TCP pushes back on the server, and reads
+ * again once the consumer catches up; nothing is dropped. While reading is
+ * paused the heartbeat does not blame the server. Default
+ * `WS_DEFAULT_RECEIVE_MAX_EVENTS`; at least 1. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_receive_max_events(ws_config cfg, uint64_t events);
+
+/**
+ * Set the receive limit in bytes: how many message payload bytes may have
+ * been received and not yet delivered (see
+ * `ws_config_set_receive_max_events`). One message may go over it: memory
+ * stays under this limit plus one message. Default
+ * `WS_DEFAULT_RECEIVE_MAX_BYTES`; at least 1. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_receive_max_bytes(ws_config cfg, uint64_t bytes);
+
+/**
+ * Set the largest frame the server may send, in bytes. A frame's buffer is
+ * reserved when its header arrives, so this bounds what a hostile header
+ * can make the client allocate; a message in several frames may still be as
+ * large as the max message size. The limit in force is the smaller of this
+ * and the max message size. A larger frame fails the connection with 1009
+ * (`WS_ERROR_MESSAGE_TOO_LARGE`). Default `WS_DEFAULT_MAX_FRAME_SIZE`;
+ * range 1..`WS_MAX_MESSAGE_SIZE_LIMIT`. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_max_frame_size(ws_config cfg, size_t bytes);
 
 /**
  * Set how long, in ms, to wait for the server's close frame (and TCP close)
@@ -772,11 +876,15 @@ ws_status ws_config_set_ping_payload(ws_config cfg, const char *text);
 ws_status ws_config_set_reconnect(ws_config cfg, bool enabled);
 
 /**
- * Set the delay before the first reconnect attempt, in ms (0 allowed).
- * Default `WS_DEFAULT_INITIAL_DELAY_MS`. Each later delay is the previous
- * one times the multiplier, capped at the max delay, with jitter. Returns
- * `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`; an initial
- * delay above the max delay is refused by `ws_create_with_config`.
+ * Set the initial reconnect delay, in ms (1..`WS_MAX_TIMEOUT_MS`; 0 is
+ * refused: it would make a hot loop). Default `WS_DEFAULT_INITIAL_DELAY_MS`.
+ * The first reconnect after an open connection drops waits a random delay
+ * in [0, initial delay] (full jitter, so many clients cut at once do not
+ * come back in step); after a failed attempt the delay is the initial
+ * delay times the multiplier per failure, capped at the max delay, with
+ * jitter, and never below `WS_MIN_RETRY_DELAY_MS`. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`; an initial delay
+ * above the max delay is refused by `ws_create_with_config`.
  */
 ws_status ws_config_set_initial_delay_ms(ws_config cfg, uint32_t ms);
 
@@ -817,9 +925,11 @@ ws_status ws_config_set_max_attempts(ws_config cfg, uint32_t attempts);
 ws_status ws_config_set_min_uptime_ms(ws_config cfg, uint32_t ms);
 
 /**
- * Set the server close codes after which the client stays closed (default
- * 1000 and 1008); other codes reconnect. The list is copied; `count` 0 (with
- * `codes` NULL allowed) makes every server close reconnect. Returns `WS_OK`,
+ * Set the server close codes after which the client stays closed. By
+ * default the list is empty: every close the user did not ask for
+ * reconnects, whatever its code (1000 included: servers use it when they
+ * rotate connections), as the browser recipe this library replaces does.
+ * The list is copied; `count` 0 (with `codes` NULL allowed) empties it. Returns `WS_OK`,
  * `WS_ERR_INVALID_ARGUMENT` (a code outside 1000..4999, or NULL with
  * `count` > 0) or `WS_ERR_INVALID_HANDLE`.
  *

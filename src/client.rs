@@ -52,6 +52,16 @@ pub struct ws_stats {
     pub queued_messages: u64,
     /// Bytes of those messages (as `ws_buffered_amount`).
     pub queued_bytes: u64,
+    /// Messages entirely handed to the kernel on connections that then
+    /// ended without a clean close, before the kernel's send queue was seen
+    /// empty: they may not have reached the server (WebSocket has no
+    /// acknowledgements). A message not entirely written when its
+    /// connection died is never lost: it goes out again after the reconnect.
+    pub messages_maybe_lost: u64,
+    /// Events received and not yet delivered (see the receive limit).
+    pub undelivered_events: u64,
+    /// Message bytes received and not yet delivered.
+    pub undelivered_bytes: u64,
 }
 
 /// The live counters behind `ws_stats`.
@@ -73,6 +83,8 @@ pub struct Stats {
     pub last_rtt_us: AtomicU64,
     /// See `ws_stats`.
     pub last_open_unix_ms: AtomicU64,
+    /// See `ws_stats`.
+    pub messages_maybe_lost: AtomicU64,
 }
 
 /// URL and headers to use from the next connection attempt on.
@@ -219,9 +231,83 @@ impl Drop for Waker {
     }
 }
 
+/// Receive-side flow control: what was received and not yet delivered, in
+/// events and payload bytes. Every event holds a [`Credit`] until it is
+/// delivered (the callback returned, `ws_poll` took it, or the event queue's
+/// reader moved past its batch). At the limit the worker stops reading the
+/// socket, so TCP pushes back on the server; the last credit given back
+/// below the limit wakes it.
+pub struct Flow {
+    events: AtomicU64,
+    bytes: AtomicU64,
+    max_events: u64,
+    max_bytes: u64,
+    /// The worker stopped at the limit and waits to be woken.
+    paused: AtomicBool,
+    waker: Arc<Waker>,
+}
+
+impl Flow {
+    fn full(&self) -> bool {
+        self.events.load(Ordering::SeqCst) >= self.max_events
+            || self.bytes.load(Ordering::SeqCst) >= self.max_bytes
+    }
+
+    /// For the worker: whether to stop reading now. When it returns true,
+    /// the credit that makes room wakes the worker.
+    pub fn must_pause(&self) -> bool {
+        if !self.full() {
+            return false;
+        }
+        self.paused.store(true, Ordering::SeqCst);
+        // A credit given back between the check and the store saw no pause
+        // and woke nobody: look again.
+        if self.full() {
+            return true;
+        }
+        self.paused.store(false, Ordering::SeqCst);
+        false
+    }
+
+    /// Events and bytes received and not yet delivered.
+    pub fn undelivered(&self) -> (u64, u64) {
+        (self.events.load(Ordering::SeqCst), self.bytes.load(Ordering::SeqCst))
+    }
+
+    fn take(self: &Arc<Self>, bytes: u64) -> Credit {
+        self.events.fetch_add(1, Ordering::SeqCst);
+        self.bytes.fetch_add(bytes, Ordering::SeqCst);
+        Credit { flow: Arc::clone(self), bytes }
+    }
+}
+
+/// One event's share of the receive limit, given back when dropped.
+struct Credit {
+    flow: Arc<Flow>,
+    bytes: u64,
+}
+
+impl Drop for Credit {
+    fn drop(&mut self) {
+        let f = &self.flow;
+        f.events.fetch_sub(1, Ordering::SeqCst);
+        f.bytes.fetch_sub(self.bytes, Ordering::SeqCst);
+        if f.paused.load(Ordering::SeqCst) && !f.full() && f.paused.swap(false, Ordering::SeqCst) {
+            f.waker.wake();
+        }
+    }
+}
+
+/// An event on its way to the user, holding its share of the receive limit.
+pub struct Queued {
+    /// The event.
+    pub event: Event,
+    _credit: Credit,
+}
+
 #[derive(Default)]
 struct Sink {
-    pending: VecDeque<Event>,
+    pending: VecDeque<Queued>,
     callback: Option<Callback>,
     queue: Option<Arc<EventQueue>>,
     /// The thread running the callback now (its `thread_token`).
@@ -243,7 +329,9 @@ pub struct Shared {
     /// starts closing, so no send slips past the final count.
     accepting: RwLock<bool>,
     /// The wake-up pipe.
-    pub waker: Waker,
+    pub waker: Arc<Waker>,
+    /// Receive flow control.
+    pub flow: Arc<Flow>,
     /// Counters.
     pub stats: Stats,
     /// Changes for the next connection attempt.
@@ -291,11 +379,15 @@ impl Shared {
     /// Queue an event and deliver what can be delivered.
     pub fn emit(&self, ev: Event) {
         ev.log(self.handle());
+        let bytes = match &ev {
+            Event::Message { data, .. } => data.len() as u64,
+            _ => 0,
+        };
         let mut s = self.sink();
         if s.freed {
             return;
         }
-        s.pending.push_back(ev);
+        s.pending.push_back(Queued { event: ev, _credit: self.flow.take(bytes) });
         self.pending_len.store(s.pending.len(), Ordering::Release);
         drop(s);
         self.dispatch();
@@ -308,9 +400,9 @@ impl Shared {
         let mut s = self.sink();
         if let Some(q) = s.queue.clone() {
             if !s.freed {
-                let events: Vec<Event> = s.pending.drain(..).collect();
+                let events: Vec<Queued> = s.pending.drain(..).collect();
                 self.pending_len.store(0, Ordering::Release);
-                s.close_taken |= events.iter().any(Event::is_close);
+                s.close_taken |= events.iter().any(|q| q.event.is_close());
                 q.push(self.handle.load(Ordering::Relaxed), events);
             }
             return;
@@ -324,10 +416,10 @@ impl Shared {
             let (Some(cb), None) = (s.callback, s.delivering) else { break };
             let Some(ev) = s.pending.pop_front() else { break };
             self.pending_len.store(s.pending.len(), Ordering::Release);
-            s.close_taken |= ev.is_close();
+            s.close_taken |= ev.event.is_close();
             s.delivering = Some(thread_token());
             drop(s);
-            let view = ev.view(self.handle.load(Ordering::Relaxed));
+            let view = ev.event.view(self.handle.load(Ordering::Relaxed));
             // SAFETY: the callback contract of ws_set_callback; `view` points
             // into `ev`, which outlives the call.
             unsafe { (cb.f)(&view, cb.user_data) };
@@ -387,6 +479,15 @@ impl Client {
             Error::new(ws_status::WS_ERR_INTERNAL, format!("cannot create wake-up pipe: {e}"))
         })?;
         let (tx, rx) = crossbeam_channel::unbounded();
+        let waker = Arc::new(waker);
+        let flow = Arc::new(Flow {
+            events: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            max_events: config.receive_max_events,
+            max_bytes: config.receive_max_bytes,
+            paused: AtomicBool::new(false),
+            waker: Arc::clone(&waker),
+        });
         let shared = Arc::new(Shared {
             handle: AtomicU64::new(0),
             state: AtomicU8::new(ws_ready_state::WS_STATE_CONNECTING as u8),
@@ -394,6 +495,7 @@ impl Client {
             buffered_messages: AtomicU64::new(0),
             accepting: RwLock::new(true),
             waker,
+            flow,
             stats: Stats::default(),
             next_attempt: Mutex::new(NextAttempt::default()),
             pending_len: AtomicUsize::new(0),
@@ -555,10 +657,10 @@ impl Client {
                     "a callback or an event queue is set: events go there",
                 ));
             }
-            if let Some(ev) = s.pending.pop_front() {
-                s.close_taken |= ev.is_close();
+            if let Some(q) = s.pending.pop_front() {
+                s.close_taken |= q.event.is_close();
                 self.shared.pending_len.store(s.pending.len(), Ordering::Release);
-                return Ok(ev);
+                return Ok(q.event);
             }
             if s.close_taken {
                 return Err(Error::new(
@@ -635,6 +737,9 @@ impl Client {
             last_open_unix_ms: get(&s.last_open_unix_ms),
             queued_messages: self.shared.buffered_messages.load(Ordering::SeqCst),
             queued_bytes: self.shared.buffered_bytes.load(Ordering::SeqCst),
+            messages_maybe_lost: get(&s.messages_maybe_lost),
+            undelivered_events: self.shared.flow.undelivered().0,
+            undelivered_bytes: self.shared.flow.undelivered().1,
         }
     }
 

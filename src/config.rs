@@ -8,9 +8,25 @@ use crate::{
 use std::time::Duration;
 use tungstenite::http::{header::HeaderName, HeaderValue, Uri};
 
-/// Default connect timeout in ms (TCP connect, TLS handshake and HTTP
-/// upgrade together).
+/// Default connect timeout in ms: the TCP connect.
 pub const WS_DEFAULT_CONNECT_TIMEOUT_MS: u32 = 10_000;
+/// Default handshake timeout in ms: the TLS handshake and the HTTP upgrade,
+/// counted from the TCP connect.
+pub const WS_DEFAULT_HANDSHAKE_TIMEOUT_MS: u32 = 5_000;
+/// Default largest number of events received and not yet delivered; at the
+/// limit the worker stops reading the socket until the consumer catches up.
+pub const WS_DEFAULT_RECEIVE_MAX_EVENTS: u64 = 1_000;
+/// Default largest number of message bytes received and not yet delivered
+/// (16 MiB).
+pub const WS_DEFAULT_RECEIVE_MAX_BYTES: u64 = 16 << 20;
+/// Default largest frame the server may send, in bytes (64 MiB). A frame's
+/// buffer is reserved when its header arrives, so this bounds what a
+/// hostile header can make the client allocate; messages in several frames
+/// may still be as large as the max message size.
+pub const WS_DEFAULT_MAX_FRAME_SIZE: usize = 64 << 20;
+/// Smallest delay in ms between reconnect attempts that follow a failed
+/// attempt, whatever the options say: no hot loop.
+pub const WS_MIN_RETRY_DELAY_MS: u32 = 10;
 /// Default time in ms to wait for the server's close frame after sending ours.
 pub const WS_DEFAULT_CLOSE_TIMEOUT_MS: u32 = 5_000;
 /// Default maximum size of one message in bytes, either way (64 MiB).
@@ -230,8 +246,16 @@ pub struct Config {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Subprotocols to offer, in order of preference.
     pub subprotocols: Vec<String>,
-    /// Budget for TCP connect + TLS + HTTP upgrade.
+    /// Budget for the TCP connect.
     pub connect_timeout: Duration,
+    /// Budget for the TLS handshake and the HTTP upgrade.
+    pub handshake_timeout: Duration,
+    /// Most events received and not yet delivered.
+    pub receive_max_events: u64,
+    /// Most message bytes received and not yet delivered.
+    pub receive_max_bytes: u64,
+    /// Largest frame accepted from the server (capped by the message size).
+    pub max_frame_size: usize,
     /// How long to wait for the server's close frame.
     pub close_timeout: Duration,
     /// Maximum message size, either way.
@@ -275,6 +299,10 @@ impl Default for Config {
             headers: Vec::new(),
             subprotocols: Vec::new(),
             connect_timeout: Duration::from_millis(WS_DEFAULT_CONNECT_TIMEOUT_MS.into()),
+            handshake_timeout: ms(WS_DEFAULT_HANDSHAKE_TIMEOUT_MS),
+            receive_max_events: WS_DEFAULT_RECEIVE_MAX_EVENTS,
+            receive_max_bytes: WS_DEFAULT_RECEIVE_MAX_BYTES,
+            max_frame_size: WS_DEFAULT_MAX_FRAME_SIZE,
             close_timeout: Duration::from_millis(WS_DEFAULT_CLOSE_TIMEOUT_MS.into()),
             max_message_size: WS_DEFAULT_MAX_MESSAGE_SIZE,
             read_buffer_size: WS_DEFAULT_READ_BUFFER_SIZE,
@@ -382,6 +410,40 @@ impl Config {
             )));
         }
         self.max_message_size = size;
+        Ok(())
+    }
+
+    /// Set the largest frame accepted from the server.
+    pub fn set_max_frame_size(&mut self, size: usize) -> Result<()> {
+        if size == 0 || size > WS_MAX_MESSAGE_SIZE_LIMIT {
+            return Err(Error::invalid(format!(
+                "max frame size must be between 1 and {WS_MAX_MESSAGE_SIZE_LIMIT} bytes, got {size}"
+            )));
+        }
+        self.max_frame_size = size;
+        Ok(())
+    }
+
+    /// The frame size limit in force: never above the message size limit.
+    pub fn frame_limit(&self) -> usize {
+        self.max_frame_size.min(self.max_message_size)
+    }
+
+    /// Set the receive limit in events (at least 1).
+    pub fn set_receive_max_events(&mut self, events: u64) -> Result<()> {
+        if events == 0 {
+            return Err(Error::invalid("the receive limit must be at least 1 event"));
+        }
+        self.receive_max_events = events;
+        Ok(())
+    }
+
+    /// Set the receive limit in bytes (at least 1).
+    pub fn set_receive_max_bytes(&mut self, bytes: u64) -> Result<()> {
+        if bytes == 0 {
+            return Err(Error::invalid("the receive limit must be at least 1 byte"));
+        }
+        self.receive_max_bytes = bytes;
         Ok(())
     }
 

@@ -199,6 +199,18 @@ impl ConnError {
                 ConnError::new(WS_ERROR_PROTOCOL, format!("protocol violation by the peer: {p}"))
                     .failing_with(1002)
             }
+            // A 64-bit length must have its most significant bit clear
+            // (RFC 6455, 5.2): such a header is a protocol error, not a size.
+            E::Capacity(tungstenite::error::CapacityError::MessageTooLong { size, .. })
+                if size as u64 > i64::MAX as u64 =>
+            {
+                ConnError::new(
+                    WS_ERROR_PROTOCOL,
+                    "protocol violation by the peer: a frame length with the most significant \
+                     bit set (RFC 6455, 5.2)",
+                )
+                .failing_with(1002)
+            }
             E::Capacity(c @ tungstenite::error::CapacityError::MessageTooLong { .. }) => {
                 ConnError::new(WS_ERROR_MESSAGE_TOO_LARGE, format!("peer sent {c}"))
                     .failing_with(1009)

@@ -29,7 +29,9 @@ pub enum ws_event_type {
     /// A pong answered our ping: `rtt_us` is set.
     WS_EVENT_PONG = 5,
     /// The connection was lost and the library will try again: `attempt`,
-    /// `delay_ms`, `error_kind` and `message` are set.
+    /// `delay_ms`, `error_kind` and `message` are set, and `code`, `reason`,
+    /// `reason_len` and `was_clean` tell how the connection (or attempt)
+    /// that ended did: 1006 and "" when there was no close handshake.
     WS_EVENT_RECONNECTING = 6,
 }
 
@@ -62,14 +64,19 @@ pub struct ws_event {
     pub message: *const c_char,
     /// `WS_EVENT_ERROR` of kind `WS_ERROR_HANDSHAKE_REJECTED`: the HTTP status.
     pub http_status: u16,
-    /// `WS_EVENT_CLOSE`: the close code (1005 if the server sent none, 1006 if
-    /// the connection ended without a close handshake).
+    /// `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: the close code (1005 if the
+    /// server sent none, 1006 if the connection ended without a close
+    /// handshake).
     pub code: u16,
-    /// `WS_EVENT_CLOSE`: the close reason, NUL-terminated UTF-8, "" if none.
+    /// `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: the close reason, UTF-8,
+    /// "" if none. It is NUL-terminated, and keeps every byte the server
+    /// sent, NUL bytes included: use `reason_len` for its length.
     pub reason: *const c_char,
-    /// `WS_EVENT_CLOSE`: length of `reason` in bytes.
+    /// `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: length of `reason` in bytes
+    /// (without the terminating NUL).
     pub reason_len: usize,
-    /// `WS_EVENT_CLOSE`: true if close frames were exchanged with the server.
+    /// `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: true if close frames were
+    /// exchanged with the server.
     pub was_clean: bool,
     /// `WS_EVENT_CLOSE`: messages accepted by `ws_send` that never left.
     pub unsent_messages: u64,
@@ -116,7 +123,7 @@ pub enum Event {
         /// Close code.
         code: u16,
         /// Close reason.
-        reason: CString,
+        reason: CText,
         /// Whether the close handshake completed.
         was_clean: bool,
         /// Messages that never left.
@@ -139,7 +146,48 @@ pub enum Event {
         kind: ws_error_kind,
         /// Its message.
         message: CString,
+        /// Close code of the connection that ended (1006: no handshake).
+        code: u16,
+        /// Its close reason.
+        reason: CText,
+        /// Whether its close handshake completed.
+        was_clean: bool,
     },
+}
+
+/// Text for C that keeps every byte, NUL bytes included, with a
+/// terminating NUL after them (a close reason is the peer's data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CText(Box<[u8]>);
+
+impl CText {
+    /// `s` and a terminating NUL.
+    pub fn new(s: &str) -> CText {
+        let mut v = Vec::with_capacity(s.len() + 1);
+        v.extend_from_slice(s.as_bytes());
+        v.push(0);
+        CText(v.into_boxed_slice())
+    }
+
+    /// The bytes, without the terminating NUL.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0[..self.0.len() - 1]
+    }
+
+    /// The text (it came from a `str`).
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    /// The text, as `CStr::to_string_lossy` gives it.
+    pub fn to_string_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.as_bytes())
+    }
+
+    /// For C: NUL-terminated.
+    pub fn as_ptr(&self) -> *const c_char {
+        self.0.as_ptr().cast()
+    }
 }
 
 /// A C string from Rust text, dropping any interior NUL.
@@ -179,9 +227,9 @@ impl Event {
             Event::Close { code, reason, was_clean, unsent_messages, unsent_bytes } => log!(
                 WS_LOG_INFO,
                 handle,
-                "closed with {code} '{}' ({}); {unsent_messages} messages ({unsent_bytes} bytes) \
+                "closed with {code} {:?} ({}); {unsent_messages} messages ({unsent_bytes} bytes) \
                  never sent",
-                reason.to_string_lossy(),
+                reason.as_str(),
                 if *was_clean { "clean" } else { "not clean" }
             ),
             Event::Pong { rtt_us } => log!(WS_LOG_TRACE, handle, "pong after {rtt_us} us"),
@@ -259,12 +307,16 @@ impl Event {
                 ev.r#type = ws_event_type::WS_EVENT_PONG;
                 ev.rtt_us = *rtt_us;
             }
-            Event::Reconnecting { attempt, delay_ms, kind, message } => {
+            Event::Reconnecting { attempt, delay_ms, kind, message, code, reason, was_clean } => {
                 ev.r#type = ws_event_type::WS_EVENT_RECONNECTING;
                 ev.attempt = *attempt;
                 ev.delay_ms = *delay_ms;
                 ev.error_kind = *kind;
                 ev.message = message.as_ptr();
+                ev.code = *code;
+                ev.reason = reason.as_ptr();
+                ev.reason_len = reason.as_bytes().len();
+                ev.was_clean = *was_clean;
             }
         }
         ev

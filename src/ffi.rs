@@ -281,8 +281,8 @@ pub unsafe extern "C" fn ws_config_add_subprotocol(
     })
 }
 
-/// Set the connect timeout in ms: one budget for the TCP connect, the TLS
-/// handshake and the HTTP upgrade (not DNS resolution). Default
+/// Set the connect timeout in ms: the budget for the TCP connect (each
+/// address of the host in turn; DNS resolution is not cut short). Default
 /// `WS_DEFAULT_CONNECT_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`. Returns
 /// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (out of range) or `WS_ERR_INVALID_HANDLE`.
 #[no_mangle]
@@ -294,6 +294,59 @@ pub extern "C" fn ws_config_set_connect_timeout_ms(cfg: ws_config, ms: u32) -> w
             Ok(())
         })
     })
+}
+
+/// Set the handshake timeout in ms: the budget for the TLS handshake and
+/// the HTTP upgrade, counted from the end of the TCP connect, so a server
+/// that accepts TCP and never answers the upgrade is given up on quickly.
+/// Default `WS_DEFAULT_HANDSHAKE_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`.
+/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_handshake_timeout_ms(cfg: ws_config, ms: u32) -> ws_status {
+    guard(|| {
+        let t = timeout_ms("handshake timeout", ms)?;
+        with_config(cfg, |c| {
+            c.handshake_timeout = t;
+            Ok(())
+        })
+    })
+}
+
+/// Set the receive limit in events: how many events (messages and others)
+/// may have been received and not yet delivered (to the callback, to
+/// `ws_poll` or past the reader of an event queue). At the limit the worker
+/// stops reading the socket, so TCP pushes back on the server, and reads
+/// again once the consumer catches up; nothing is dropped. While reading is
+/// paused the heartbeat does not blame the server. Default
+/// `WS_DEFAULT_RECEIVE_MAX_EVENTS`; at least 1. Returns `WS_OK`,
+/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_receive_max_events(cfg: ws_config, events: u64) -> ws_status {
+    guard(|| with_config(cfg, |c| c.set_receive_max_events(events)))
+}
+
+/// Set the receive limit in bytes: how many message payload bytes may have
+/// been received and not yet delivered (see
+/// `ws_config_set_receive_max_events`). One message may go over it: memory
+/// stays under this limit plus one message. Default
+/// `WS_DEFAULT_RECEIVE_MAX_BYTES`; at least 1. Returns `WS_OK`,
+/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_receive_max_bytes(cfg: ws_config, bytes: u64) -> ws_status {
+    guard(|| with_config(cfg, |c| c.set_receive_max_bytes(bytes)))
+}
+
+/// Set the largest frame the server may send, in bytes. A frame's buffer is
+/// reserved when its header arrives, so this bounds what a hostile header
+/// can make the client allocate; a message in several frames may still be as
+/// large as the max message size. The limit in force is the smaller of this
+/// and the max message size. A larger frame fails the connection with 1009
+/// (`WS_ERROR_MESSAGE_TOO_LARGE`). Default `WS_DEFAULT_MAX_FRAME_SIZE`;
+/// range 1..`WS_MAX_MESSAGE_SIZE_LIMIT`. Returns `WS_OK`,
+/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn ws_config_set_max_frame_size(cfg: ws_config, bytes: usize) -> ws_status {
+    guard(|| with_config(cfg, |c| c.set_max_frame_size(bytes)))
 }
 
 /// Set how long, in ms, to wait for the server's close frame (and TCP close)
@@ -446,15 +499,19 @@ pub extern "C" fn ws_config_set_reconnect(cfg: ws_config, enabled: bool) -> ws_s
     })
 }
 
-/// Set the delay before the first reconnect attempt, in ms (0 allowed).
-/// Default `WS_DEFAULT_INITIAL_DELAY_MS`. Each later delay is the previous
-/// one times the multiplier, capped at the max delay, with jitter. Returns
-/// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`; an initial
-/// delay above the max delay is refused by `ws_create_with_config`.
+/// Set the initial reconnect delay, in ms (1..`WS_MAX_TIMEOUT_MS`; 0 is
+/// refused: it would make a hot loop). Default `WS_DEFAULT_INITIAL_DELAY_MS`.
+/// The first reconnect after an open connection drops waits a random delay
+/// in [0, initial delay] (full jitter, so many clients cut at once do not
+/// come back in step); after a failed attempt the delay is the initial
+/// delay times the multiplier per failure, capped at the max delay, with
+/// jitter, and never below `WS_MIN_RETRY_DELAY_MS`. Returns `WS_OK`,
+/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`; an initial delay
+/// above the max delay is refused by `ws_create_with_config`.
 #[no_mangle]
 pub extern "C" fn ws_config_set_initial_delay_ms(cfg: ws_config, ms: u32) -> ws_status {
     guard(|| {
-        let d = duration_ms("initial delay", ms, true)?;
+        let d = timeout_ms("initial delay", ms)?;
         with_config(cfg, |c| {
             c.backoff.initial = d;
             Ok(())
@@ -520,9 +577,11 @@ pub extern "C" fn ws_config_set_min_uptime_ms(cfg: ws_config, ms: u32) -> ws_sta
     })
 }
 
-/// Set the server close codes after which the client stays closed (default
-/// 1000 and 1008); other codes reconnect. The list is copied; `count` 0 (with
-/// `codes` NULL allowed) makes every server close reconnect. Returns `WS_OK`,
+/// Set the server close codes after which the client stays closed. By
+/// default the list is empty: every close the user did not ask for
+/// reconnects, whatever its code (1000 included: servers use it when they
+/// rotate connections), as the browser recipe this library replaces does.
+/// The list is copied; `count` 0 (with `codes` NULL allowed) empties it. Returns `WS_OK`,
 /// `WS_ERR_INVALID_ARGUMENT` (a code outside 1000..4999, or NULL with
 /// `count` > 0) or `WS_ERR_INVALID_HANDLE`.
 ///
@@ -1106,8 +1165,8 @@ pub unsafe extern "C" fn ws_queue_poll(
         let mut last = q.last_batch.lock().unwrap_or_else(|e| e.into_inner());
         last.clear();
         *last = q.pop_batch(max, timeout);
-        for (i, (h, ev)) in last.iter().enumerate() {
-            events.add(i).write(ev.view(*h));
+        for (i, (h, q)) in last.iter().enumerate() {
+            events.add(i).write(q.event.view(*h));
         }
         *out_count = last.len();
         Ok(())

@@ -3,7 +3,7 @@
 //! threads or callbacks (the Node binding polls one from a libuv worker).
 //! The connection's worker pushes and never waits for the reader.
 
-use crate::event::Event;
+use crate::client::Queued;
 use std::{
     collections::VecDeque,
     sync::{
@@ -37,12 +37,12 @@ pub struct EventQueue {
     /// The batch the last poll returned: its events stay alive (the caller
     /// reads them through pointers) until the next poll or until the queue
     /// is freed. The lock also keeps polls one at a time.
-    pub last_batch: Mutex<Vec<(u64, Event)>>,
+    pub last_batch: Mutex<Vec<(u64, Queued)>>,
 }
 
 #[derive(Default)]
 struct State {
-    events: VecDeque<(u64, Event)>,
+    events: VecDeque<(u64, Queued)>,
     woken: bool,
 }
 
@@ -52,7 +52,7 @@ impl EventQueue {
     }
 
     /// Add events of `handle`, in order.
-    pub fn push(&self, handle: u64, events: impl IntoIterator<Item = Event>) {
+    pub fn push(&self, handle: u64, events: impl IntoIterator<Item = Queued>) {
         let mut s = self.lock();
         let before = s.events.len();
         s.events.extend(events.into_iter().map(|e| (handle, e)));
@@ -70,7 +70,7 @@ impl EventQueue {
 
     /// Up to `max` events, waiting up to `timeout` (`None`: until an event
     /// or a wake) for the first.
-    pub fn pop_batch(&self, max: usize, timeout: Option<Duration>) -> Vec<(u64, Event)> {
+    pub fn pop_batch(&self, max: usize, timeout: Option<Duration>) -> Vec<(u64, Queued)> {
         let deadline = timeout.map(|t| Instant::now() + t);
         if timeout != Some(Duration::ZERO) && self.len.load(Ordering::Acquire) == 0 {
             spin_until(|| self.len.load(Ordering::Acquire) != 0, deadline);

@@ -1,5 +1,7 @@
 //! Reconnect decisions: whether to try again after a failure, and the delay
-//! sequence (exponential, capped, with jitter from a seeded source).
+//! sequence (exponential, capped, with jitter from a seeded source). The
+//! first retry after an open connection drops draws its delay uniformly in
+//! [0, initial] (full jitter); only failed attempts make the delay grow.
 
 use std::time::Duration;
 
@@ -31,18 +33,35 @@ impl Default for BackoffConfig {
     }
 }
 
+/// The smallest delay after a failed attempt: no options make a hot loop.
+pub const MIN_RETRY_DELAY: Duration =
+    Duration::from_millis(crate::config::WS_MIN_RETRY_DELAY_MS as u64);
+
 /// The delay sequence of consecutive attempts.
 #[derive(Debug)]
 pub struct Backoff {
     config: BackoffConfig,
     attempt: u32,
     rng: u64,
+    /// The next delay follows the drop of an open connection.
+    after_drop: bool,
 }
 
 impl Backoff {
     /// A fresh sequence; `seed` feeds the jitter.
     pub fn new(config: BackoffConfig, seed: u64) -> Backoff {
-        Backoff { config, attempt: 0, rng: seed }
+        Backoff { config, attempt: 0, rng: seed, after_drop: false }
+    }
+
+    /// An open connection ended after `uptime`. If it stayed up at least
+    /// `min_uptime` the sequence starts again, and its first delay is drawn
+    /// in [0, initial]; a connection that drops at once counts as a failed
+    /// attempt, so a server that accepts and closes cannot make a hot loop.
+    pub fn dropped(&mut self, uptime: Duration, min_uptime: Duration) {
+        if uptime >= min_uptime || self.attempt == 0 {
+            self.attempt = 0;
+            self.after_drop = true;
+        }
     }
 
     /// The next attempt number (from 1) and the delay before it, or `None`
@@ -53,15 +72,20 @@ impl Backoff {
             return None;
         }
         self.attempt += 1;
+        if self.attempt == 1 && std::mem::take(&mut self.after_drop) {
+            let secs = c.initial.min(c.max).as_secs_f64() * unit(&mut self.rng);
+            return Some((1, Duration::from_secs_f64(secs)));
+        }
         let base = c.initial.as_secs_f64() * c.multiplier.powi(self.attempt as i32 - 1);
         let factor = 1.0 + c.jitter * (2.0 * unit(&mut self.rng) - 1.0);
         let secs = (base.min(c.max.as_secs_f64()) * factor).clamp(0.0, c.max.as_secs_f64());
-        Some((self.attempt, Duration::from_secs_f64(secs)))
+        Some((self.attempt, Duration::from_secs_f64(secs).max(MIN_RETRY_DELAY)))
     }
 
-    /// The connection stayed up long enough: start again from `initial`.
+    /// Start again from `initial`.
     pub fn reset(&mut self) {
         self.attempt = 0;
+        self.after_drop = false;
     }
 
     /// Attempts made since the last reset.
@@ -108,7 +132,7 @@ impl Default for ReconnectPolicy {
     fn default() -> Self {
         ReconnectPolicy {
             enabled: true,
-            final_close_codes: vec![1000, 1008],
+            final_close_codes: Vec::new(),
             fatal_http_statuses: vec![401, 403, 404],
         }
     }
@@ -172,6 +196,46 @@ mod tests {
     }
 
     #[test]
+    fn the_first_retry_after_a_drop_is_full_jitter_and_failures_grow() {
+        let cfg = BackoffConfig { jitter: 0.0, ..BackoffConfig::default() };
+        let (min_up, up) = (Duration::from_secs(5), Duration::from_secs(60));
+        let mut firsts = Vec::new();
+        for seed in 0..200 {
+            let mut b = Backoff::new(cfg.clone(), seed);
+            b.dropped(up, min_up);
+            let (n, d) = b.next_delay().unwrap();
+            assert_eq!(n, 1);
+            assert!(d <= cfg.initial, "{d:?}");
+            firsts.push(d);
+            // The attempt after it failed: the delay grows from initial.
+            assert_eq!(b.next_delay().unwrap().1, cfg.initial * 2);
+        }
+        let mean = firsts.iter().sum::<Duration>() / firsts.len() as u32;
+        assert!(mean > cfg.initial / 4 && mean < cfg.initial * 3 / 4, "{mean:?}");
+        // A connection that drops at once does not reset the sequence.
+        let mut b = Backoff::new(cfg.clone(), 1);
+        b.dropped(up, min_up);
+        b.next_delay();
+        b.next_delay();
+        b.dropped(Duration::from_millis(1), min_up);
+        assert_eq!(b.next_delay().unwrap(), (3, cfg.initial * 4));
+    }
+
+    #[test]
+    fn no_options_make_a_hot_loop() {
+        let cfg = BackoffConfig {
+            initial: Duration::from_millis(1),
+            multiplier: 1.0,
+            jitter: 1.0,
+            ..BackoffConfig::default()
+        };
+        let mut b = Backoff::new(cfg, 9);
+        for _ in 0..100 {
+            assert!(b.next_delay().unwrap().1 >= MIN_RETRY_DELAY);
+        }
+    }
+
+    #[test]
     fn max_attempts_ends_the_sequence() {
         let mut b = Backoff::new(BackoffConfig { max_attempts: 3, ..BackoffConfig::default() }, 0);
         assert_eq!(b.next_delay().unwrap().0, 1);
@@ -186,8 +250,8 @@ mod tests {
     fn what_is_final() {
         let p = ReconnectPolicy::default();
         assert!(!p.should_retry(Ending::UserClose));
-        assert!(!p.should_retry(Ending::ServerClose(1000)));
-        assert!(!p.should_retry(Ending::ServerClose(1008)));
+        assert!(p.should_retry(Ending::ServerClose(1000)), "a server close is not final");
+        assert!(p.should_retry(Ending::ServerClose(1008)));
         assert!(p.should_retry(Ending::ServerClose(1001)));
         assert!(p.should_retry(Ending::ServerClose(1011)));
         assert!(!p.should_retry(Ending::Rejected(403)));

@@ -43,6 +43,21 @@ impl Heartbeat {
         }
     }
 
+    /// We stopped reading (the consumer is behind): the peer's silence is
+    /// ours, so no ping and no verdict until `resume`.
+    pub fn pause(&mut self) {
+        self.next_ping = None;
+        self.unanswered_since = None;
+        self.last_ping = None;
+    }
+
+    /// Reading again at `now`: the next ping is one interval away.
+    pub fn resume(&mut self, now: Instant) {
+        if self.next_ping.is_none() {
+            self.next_ping = self.interval.map(|i| now + i);
+        }
+    }
+
     /// Bytes arrived from the peer.
     pub fn handle_received(&mut self, _now: Instant) {
         self.unanswered_since = None;
@@ -96,6 +111,20 @@ impl Heartbeat {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_pause_is_not_the_peers_silence() {
+        let t0 = Instant::now();
+        let mut h = Heartbeat::new(200 * MS, 100 * MS, t0);
+        assert_eq!(h.handle_timeout(t0 + 200 * MS), Some(Action::Ping(1)));
+        h.pause();
+        assert_eq!(h.poll_timeout(), None);
+        assert_eq!(h.handle_timeout(t0 + 10_000 * MS), None, "no verdict while paused");
+        h.resume(t0 + 10_000 * MS);
+        assert_eq!(h.poll_timeout(), Some(t0 + 10_200 * MS));
+        assert_eq!(h.handle_timeout(t0 + 10_200 * MS), Some(Action::Ping(2)));
+        assert_eq!(h.handle_timeout(t0 + 10_300 * MS), Some(Action::PeerDead));
+    }
+
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);

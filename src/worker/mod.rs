@@ -9,7 +9,7 @@ use crate::{
     client::{ws_ready_state::*, Command, Shared},
     config::Config,
     error::{ws_error_kind, ConnError},
-    event::{cstring, Event},
+    event::{cstring, CText, Event},
     log::log,
     policy::backoff::{Backoff, Ending},
 };
@@ -112,6 +112,15 @@ fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
         if inbox.close_req.is_some() {
             return Closed::abnormal("closed by the user before the connection opened");
         }
+        // Events nobody has taken fill the receive limit: wait for the
+        // consumer before making more (each attempt makes some).
+        while shared.flow.must_pause() {
+            let _ = transport::wait(-1, 0, shared.waker.fd(), None);
+            inbox.drain(shared);
+            if inbox.close_req.is_some() {
+                return Closed::abnormal("closed by the user before the connection opened");
+            }
+        }
         let (ending, error, closed) = match attempt(shared, inbox, &mut config) {
             Err(ConnectFail::Aborted) => {
                 return Closed::abnormal("closed by the user before the connection opened")
@@ -139,9 +148,7 @@ fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
                 opened_before = true;
                 let opened_at = Instant::now();
                 let end = session::run(conn.ws, shared, inbox, &config);
-                if opened_at.elapsed() >= config.min_uptime {
-                    backoff.reset();
-                }
+                backoff.dropped(opened_at.elapsed(), config.min_uptime);
                 (end.ending, end.error, end.closed)
             }
         };
@@ -172,6 +179,9 @@ fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
             delay_ms: delay.as_millis() as u64,
             kind,
             message: cstring(&message),
+            code: closed.code,
+            reason: CText::new(&closed.reason),
+            was_clean: closed.clean,
         });
         // The backoff wait: only the wake-up pipe can end it early.
         let until = Instant::now() + delay;
@@ -268,7 +278,7 @@ fn finish(shared: &Shared, inbox: &mut Inbox, closed: Closed) {
     while inbox.rx.try_recv().is_ok() {}
     shared.emit(Event::Close {
         code: closed.code,
-        reason: cstring(&closed.reason),
+        reason: CText::new(&closed.reason),
         was_clean: closed.clean,
         unsent_messages: shared.buffered_messages.load(Ordering::SeqCst),
         unsent_bytes: shared.buffered_bytes.load(Ordering::SeqCst),
@@ -298,11 +308,7 @@ pub mod fuzz {
         let ws = tungstenite::WebSocket::from_raw_socket(
             transport::fuzz::memory(data),
             tungstenite::protocol::Role::Client,
-            Some(
-                tungstenite::protocol::WebSocketConfig::default()
-                    .max_message_size(Some(max_message_size))
-                    .max_frame_size(Some(max_message_size)),
-            ),
+            Some(transport::ws_config(&config)),
         );
         let (_tx, rx) = crossbeam_channel::unbounded();
         let mut inbox = Inbox { rx, outbox: VecDeque::new(), close_req: None };

@@ -14,7 +14,7 @@ use crate::{
         heartbeat::{Action, Heartbeat},
     },
 };
-use std::{io, sync::atomic::Ordering, time::Instant};
+use std::{collections::VecDeque, io, sync::atomic::Ordering, time::Instant};
 use tungstenite::{
     error::ProtocolError,
     protocol::{frame::coding::CloseCode, CloseFrame},
@@ -51,10 +51,21 @@ struct Session<'a> {
     config: &'a Config,
     heartbeat: Heartbeat,
     bytes_seen: u64,
-    /// Messages and bytes handed to tungstenite since the last full flush.
-    unflushed: (u64, u64),
+    /// Data frames handed to tungstenite and not yet entirely written to
+    /// the socket, in order: the user's messages, or `None` for a text
+    /// heartbeat. If the connection dies, the messages go back to the head
+    /// of the queue: the server cannot have processed them.
+    in_flight: VecDeque<Option<Message>>,
+    /// User messages entirely handed to the kernel since its send queue was
+    /// last seen empty: what a dying connection may have lost.
+    unacked: u64,
     /// The socket refused bytes: wait for POLLOUT before writing more.
     blocked: bool,
+    /// Reading is paused: the consumer is behind (receive limit reached).
+    paused: bool,
+    /// The user asked to close (ws_close or ws_free): no heartbeat, no
+    /// reconnect, and the close deadline runs.
+    closing: bool,
     close_sent: bool,
     deadline: Option<Instant>,
     peer_close: Option<(u16, String)>,
@@ -73,19 +84,33 @@ pub fn run(
         config,
         heartbeat: Heartbeat::new(config.ping_interval, config.pong_timeout, Instant::now()),
         bytes_seen: 0,
-        unflushed: (0, 0),
+        in_flight: VecDeque::new(),
+        unacked: 0,
         blocked: false,
+        paused: false,
+        closing: false,
         close_sent: false,
         deadline: None,
         peer_close: None,
     };
     s.bytes_seen = s.ws.get_ref().bytes_read;
     let end = s.run(inbox);
-    // What tungstenite still held dies with the socket: it is no longer
-    // waiting to be sent (a message already written may be lost too; WebSocket
-    // has no acknowledgements).
-    shared.buffered_messages.fetch_sub(s.unflushed.0, Ordering::SeqCst);
-    shared.buffered_bytes.fetch_sub(s.unflushed.1, Ordering::SeqCst);
+    s.settle();
+    // Messages not entirely written go back to the head of the queue, in
+    // order, for the next connection (they stay counted as queued).
+    for m in std::mem::take(&mut s.in_flight).into_iter().rev().flatten() {
+        inbox.outbox.push_front(m);
+    }
+    if !end.closed.clean && s.unacked > 0 {
+        shared.stats.messages_maybe_lost.fetch_add(s.unacked, Ordering::Relaxed);
+        log!(
+            WS_LOG_WARN,
+            shared.handle(),
+            "{} messages were handed to the kernel but maybe not received before the connection \
+             ended",
+            s.unacked
+        );
+    }
     end
 }
 
@@ -102,6 +127,16 @@ impl Session<'_> {
                     error: None,
                 };
             }
+            if inbox.close_req.is_some() && !self.closing {
+                // The close deadline starts now, whatever is still queued.
+                self.closing = true;
+                self.shared.set_state(WS_STATE_CLOSING);
+                self.deadline = Some(
+                    self.deadline.map_or(Instant::now() + self.config.close_timeout, |d| {
+                        d.min(Instant::now() + self.config.close_timeout)
+                    }),
+                );
+            }
             // Read first: a peer that has gone (FIN or RST already here) is
             // noticed before more messages are written into a dead socket,
             // so they stay queued for the next connection.
@@ -116,13 +151,22 @@ impl Session<'_> {
             if self.deadline.is_some_and(|d| now >= d) {
                 return match self.peer_close.take() {
                     Some(pc) => self.ended(Some(pc)),
-                    None => SessionEnd {
-                        closed: Closed::abnormal(
-                            "the server did not answer the close handshake in time",
-                        ),
-                        ending: Ending::UserClose,
-                        error: None,
-                    },
+                    None => {
+                        let what = if self.close_sent {
+                            "the server did not answer the close handshake in time".to_string()
+                        } else {
+                            format!(
+                                "the close did not finish within {} ms: the server did not take \
+                                 the queued messages",
+                                self.config.close_timeout.as_millis()
+                            )
+                        };
+                        SessionEnd {
+                            closed: Closed::abnormal(&what),
+                            ending: Ending::UserClose,
+                            error: None,
+                        }
+                    }
                 };
             }
             if let Some(end) = self.tick_heartbeat(now) {
@@ -133,18 +177,57 @@ impl Session<'_> {
             // cannot see), or queued messages the socket can take now, only
             // look at the pipe and come straight back.
             let writable = !self.blocked && !inbox.outbox.is_empty() && self.ws.can_write();
-            let events = libc::POLLIN | if self.blocked { libc::POLLOUT } else { 0 };
             let until = if more || writable {
                 Some(now)
             } else {
+                if self.unacked > 0 && self.ws.get_ref().unacked() == Some(0) {
+                    // Everything written so far reached the server's TCP.
+                    self.unacked = 0;
+                }
                 min_deadline(
                     self.deadline,
                     (!self.close_sent).then(|| self.heartbeat.poll_timeout()).flatten(),
                 )
             };
-            if let Err(e) = wait(fd, events, self.shared.waker.fd(), until) {
+            // While paused, the socket is watched only for room to write;
+            // the credit that makes room wakes the pipe.
+            let (poll_fd, events) = match (self.paused, self.blocked) {
+                (true, false) => (-1, 0),
+                (true, true) => (fd, libc::POLLOUT),
+                (false, b) => (fd, libc::POLLIN | if b { libc::POLLOUT } else { 0 }),
+            };
+            if let Err(e) = wait(poll_fd, events, self.shared.waker.fd(), until) {
                 return self.fail(ConnError::from_io("poll failed", &e));
             }
+        }
+    }
+
+    /// Let tungstenite take frames of any size from us (they are bounded by
+    /// the send queue), or only its own small control frames.
+    fn room_for_us(&mut self, ours: bool) {
+        let max = if ours { usize::MAX } else { super::transport::CONTROL_ROOM };
+        self.ws.set_config(|c| c.max_write_buffer_size = max);
+    }
+
+    /// Account the data frames the socket took entirely since last time.
+    fn settle(&mut self) {
+        let done = self.ws.get_mut().take_completed();
+        let (mut n, mut bytes) = (0u64, 0u64);
+        for _ in 0..done {
+            match self.in_flight.pop_front() {
+                Some(Some(m)) => {
+                    n += 1;
+                    bytes += m.len() as u64;
+                }
+                Some(None) | None => {}
+            }
+        }
+        if n > 0 {
+            self.unacked += n;
+            self.shared.buffered_messages.fetch_sub(n, Ordering::SeqCst);
+            self.shared.buffered_bytes.fetch_sub(bytes, Ordering::SeqCst);
+            self.shared.stats.messages_sent.fetch_add(n, Ordering::Relaxed);
+            self.shared.stats.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
         }
     }
 
@@ -152,52 +235,52 @@ impl Session<'_> {
     /// asked, and flush once.
     fn write(&mut self, inbox: &mut Inbox) -> Option<SessionEnd> {
         if !self.blocked && self.ws.can_write() {
+            self.room_for_us(true);
+            let mut failed = None;
             while let Some(msg) = inbox.outbox.pop_front() {
-                let len = msg.len() as u64;
+                let kept = msg.clone();
                 match self.ws.write(msg) {
-                    Ok(()) => self.unflushed = (self.unflushed.0 + 1, self.unflushed.1 + len),
+                    Ok(()) => self.in_flight.push_back(Some(kept)),
                     // The frame is buffered; the socket is full.
                     Err(e) if would_block(&e) => {
-                        self.unflushed = (self.unflushed.0 + 1, self.unflushed.1 + len);
+                        self.in_flight.push_back(Some(kept));
+                        self.blocked = true;
                         break;
                     }
-                    Err(WsError::WriteBufferFull(m)) => {
-                        inbox.outbox.push_front(*m);
+                    Err(WsError::WriteBufferFull(_)) => {
+                        inbox.outbox.push_front(kept);
                         break;
                     }
-                    Err(e) => return Some(self.fail(ConnError::from_ws(e))),
+                    Err(e) => {
+                        // Buffered or not, it was not entirely written.
+                        self.in_flight.push_back(Some(kept));
+                        failed = Some(e);
+                        break;
+                    }
                 }
             }
-        }
-        if !self.close_sent && inbox.outbox.is_empty() {
-            if let Some((code, reason)) = &inbox.close_req {
-                self.shared.set_state(WS_STATE_CLOSING);
-                log!(WS_LOG_DEBUG, self.shared.handle(), "sending close {code}");
-                if self.ws.can_write() {
+            if failed.is_none() && !self.close_sent && inbox.outbox.is_empty() {
+                if let Some((code, reason)) = &inbox.close_req {
+                    log!(WS_LOG_DEBUG, self.shared.handle(), "sending close {code}");
                     let frame =
                         CloseFrame { code: CloseCode::from(*code), reason: reason.as_str().into() };
                     match self.ws.close(Some(frame)) {
-                        Err(e) if !would_block(&e) => {
-                            return Some(self.fail(ConnError::from_ws(e)))
-                        }
+                        Err(e) if !would_block(&e) => failed = Some(e),
                         _ => {}
                     }
+                    self.close_sent = true;
                 }
-                self.close_sent = true;
-                self.deadline.get_or_insert(Instant::now() + self.config.close_timeout);
+            }
+            self.room_for_us(false);
+            if let Some(e) = failed {
+                self.settle();
+                return Some(self.fail(ConnError::from_ws(e)));
             }
         }
-        match self.ws.flush() {
-            Ok(()) => {
-                self.blocked = false;
-                let (n, bytes) = std::mem::take(&mut self.unflushed);
-                if n > 0 {
-                    self.shared.buffered_messages.fetch_sub(n, Ordering::SeqCst);
-                    self.shared.buffered_bytes.fetch_sub(bytes, Ordering::SeqCst);
-                    self.shared.stats.messages_sent.fetch_add(n, Ordering::Relaxed);
-                    self.shared.stats.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
-                }
-            }
+        let flushed = self.ws.flush();
+        self.settle();
+        match flushed {
+            Ok(()) => self.blocked = false,
             Err(e) if would_block(&e) => self.blocked = true,
             Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
                 let pc = self.peer_close.take();
@@ -217,6 +300,25 @@ impl Session<'_> {
         let stats = &self.shared.stats;
         let mut more = true;
         for _ in 0..READ_BATCH {
+            if self.shared.flow.must_pause() {
+                if !self.paused {
+                    self.paused = true;
+                    self.heartbeat.pause();
+                    let (events, bytes) = self.shared.flow.undelivered();
+                    log!(
+                        WS_LOG_DEBUG,
+                        self.shared.handle(),
+                        "receive limit reached ({events} events, {bytes} bytes not delivered): \
+                         reading paused"
+                    );
+                }
+                return (false, None);
+            }
+            if self.paused {
+                self.paused = false;
+                self.heartbeat.resume(Instant::now());
+                log!(WS_LOG_DEBUG, self.shared.handle(), "reading again");
+            }
             let msg = self.ws.read();
             let now = Instant::now();
             match msg {
@@ -296,18 +398,33 @@ impl Session<'_> {
 
     /// Send a ping when one is due; fail when the peer stayed silent.
     fn tick_heartbeat(&mut self, now: Instant) -> Option<SessionEnd> {
-        if self.close_sent || self.peer_close.is_some() {
+        if self.closing || self.close_sent || self.peer_close.is_some() {
             return None;
         }
         match self.heartbeat.handle_timeout(now)? {
             Action::Ping(seq) => {
                 log!(WS_LOG_TRACE, self.shared.handle(), "ping {seq}");
-                let ping = match &self.config.ping_payload {
-                    Some(text) => Message::text(text.as_str()),
-                    None => Message::Ping(Heartbeat::payload(seq).to_vec().into()),
+                let written = match &self.config.ping_payload {
+                    // A text heartbeat is a data frame: it takes its place
+                    // in the order of the messages in flight.
+                    Some(text) => {
+                        self.room_for_us(true);
+                        let r = self.ws.write(Message::text(text.as_str()));
+                        self.room_for_us(false);
+                        if r.is_ok() || r.as_ref().is_err_and(would_block) {
+                            self.in_flight.push_back(None);
+                        }
+                        r
+                    }
+                    None => self.ws.write(Message::Ping(Heartbeat::payload(seq).to_vec().into())),
                 };
-                match self.ws.write(ping).and_then(|()| self.ws.flush()) {
+                let r = written.and_then(|()| self.ws.flush());
+                self.settle();
+                match r {
                     Err(e) if would_block(&e) => self.blocked = true,
+                    // The socket is full of our own frames: the ping waits
+                    // for the next interval, the verdict for the timeout.
+                    Err(WsError::WriteBufferFull(_)) => {}
                     Err(e) => return Some(self.fail(ConnError::from_ws(e))),
                     Ok(()) => {}
                 }
@@ -327,11 +444,11 @@ impl Session<'_> {
     fn ended(&self, peer_close: Option<(u16, String)>) -> SessionEnd {
         match peer_close {
             Some((code, reason)) => SessionEnd {
-                ending: if self.close_sent { Ending::UserClose } else { Ending::ServerClose(code) },
+                ending: if self.closing { Ending::UserClose } else { Ending::ServerClose(code) },
                 closed: Closed { code, reason, clean: true },
                 error: None,
             },
-            None if self.close_sent => {
+            None if self.closing => {
                 SessionEnd { closed: Closed::abnormal(""), ending: Ending::UserClose, error: None }
             }
             None => SessionEnd {
@@ -361,7 +478,7 @@ impl Session<'_> {
 
     /// The connection failed; any close frame is already on its way.
     fn failed(&self, err: ConnError) -> SessionEnd {
-        let ending = if self.close_sent { Ending::UserClose } else { Ending::Failure };
+        let ending = if self.closing { Ending::UserClose } else { Ending::Failure };
         SessionEnd { closed: Closed::abnormal(""), ending, error: Some(err) }
     }
 }

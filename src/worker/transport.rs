@@ -21,12 +21,72 @@ use tungstenite::{
     protocol::{WebSocket, WebSocketConfig},
 };
 
-/// A TCP stream, plain or TLS, that counts the bytes it reads: any byte from
-/// the peer is proof of life for the heartbeat, even in the middle of a frame.
+/// A TCP stream, plain or TLS, that counts the bytes it reads (any byte from
+/// the peer is proof of life for the heartbeat, even in the middle of a
+/// frame) and follows the frames it writes, to know which data messages were
+/// entirely handed to the kernel.
 pub struct Stream {
     inner: Inner,
     /// Bytes read so far.
     pub bytes_read: u64,
+    out: OutFrames,
+}
+
+/// Follows the frame boundaries in the bytes written, in order. Only the
+/// headers are looked at: the payload is skipped by count.
+#[derive(Default)]
+struct OutFrames {
+    header: [u8; 14],
+    have: usize,
+    /// Payload bytes of the current frame not yet written.
+    left: u64,
+    /// The current frame ends a data message.
+    ends_message: bool,
+    /// Data messages entirely written and not yet taken.
+    completed: u64,
+}
+
+impl OutFrames {
+    /// Header length and payload length, once `h` holds the whole header.
+    fn parse(h: &[u8]) -> Option<(usize, u64)> {
+        if h.len() < 2 {
+            return None;
+        }
+        let mask = if h[1] & 0x80 != 0 { 4 } else { 0 };
+        let (ext, len) = match h[1] & 0x7F {
+            126 => (2, u64::from(u16::from_be_bytes(h.get(2..4)?.try_into().ok()?))),
+            127 => (8, u64::from_be_bytes(h.get(2..10)?.try_into().ok()?)),
+            n => (0, u64::from(n)),
+        };
+        let total = 2 + ext + mask;
+        (h.len() >= total).then_some((total, len))
+    }
+
+    fn feed(&mut self, mut buf: &[u8]) {
+        while !buf.is_empty() {
+            if self.left > 0 {
+                let n = (buf.len() as u64).min(self.left);
+                self.left -= n;
+                buf = &buf[n as usize..];
+                if self.left == 0 && self.ends_message {
+                    self.completed += 1;
+                }
+                continue;
+            }
+            self.header[self.have] = buf[0];
+            self.have += 1;
+            buf = &buf[1..];
+            if let Some((_, len)) = Self::parse(&self.header[..self.have]) {
+                let (fin, opcode) = (self.header[0] & 0x80 != 0, self.header[0] & 0x0F);
+                self.ends_message = fin && opcode <= 2;
+                self.have = 0;
+                self.left = len;
+                if len == 0 && self.ends_message {
+                    self.completed += 1;
+                }
+            }
+        }
+    }
 }
 
 enum Inner {
@@ -39,7 +99,31 @@ enum Inner {
 
 impl Stream {
     fn new(inner: Inner) -> Stream {
-        Stream { inner, bytes_read: 0 }
+        Stream { inner, bytes_read: 0, out: OutFrames::default() }
+    }
+
+    /// Data messages entirely handed to the kernel since the last call, in
+    /// the order they were written.
+    pub fn take_completed(&mut self) -> u64 {
+        std::mem::take(&mut self.out.completed)
+    }
+
+    /// Bytes written and not yet acknowledged by the peer's TCP (Linux:
+    /// `SIOCOUTQ`); `None` where that cannot be known.
+    pub fn unacked(&self) -> Option<u64> {
+        #[cfg(target_os = "linux")]
+        {
+            let fd = self.fd();
+            if fd < 0 {
+                return Some(0);
+            }
+            let mut n: libc::c_int = 0;
+            // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int for a TCP socket.
+            let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) };
+            (rc == 0).then_some(n.max(0) as u64)
+        }
+        #[cfg(not(target_os = "linux"))]
+        None
     }
 
     /// The socket's fd, for `poll(2)`.
@@ -68,7 +152,7 @@ impl Read for Stream {
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.inner {
+        let n = match &mut self.inner {
             Inner::Plain(s) => s.write(buf),
             Inner::Tls(s) => s.write(buf),
             #[cfg(fuzzing)]
@@ -76,7 +160,9 @@ impl Write for Stream {
                 m.written.extend_from_slice(buf);
                 Ok(buf.len())
             }
-        }
+        }?;
+        self.out.feed(&buf[..n]);
+        Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.inner {
@@ -161,6 +247,8 @@ pub struct Connected {
 struct Waiter<'a> {
     wake_fd: RawFd,
     deadline: Instant,
+    /// "connect" or "handshake": which timeout the deadline is.
+    phase: &'static str,
     on_wake: &'a mut dyn FnMut() -> bool,
 }
 
@@ -170,7 +258,7 @@ impl Waiter<'_> {
             if Instant::now() >= self.deadline {
                 return Err(ConnError::new(
                     WS_ERROR_CONNECT_TIMEOUT,
-                    format!("connect timeout during {what}"),
+                    format!("{} timeout during {what}", self.phase),
                 )
                 .into());
             }
@@ -195,7 +283,12 @@ pub fn connect(
     on_wake: &mut dyn FnMut() -> bool,
 ) -> Result<Connected, ConnectFail> {
     let target = config.target.as_ref().expect("checked at create");
-    let mut waiter = Waiter { wake_fd, deadline: Instant::now() + config.connect_timeout, on_wake };
+    let mut waiter = Waiter {
+        wake_fd,
+        deadline: Instant::now() + config.connect_timeout,
+        phase: "connect",
+        on_wake,
+    };
 
     let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
         .to_socket_addrs()
@@ -227,6 +320,9 @@ pub fn connect(
         None => return Err(last.expect("at least one address was tried").into()),
     };
     let _ = tcp.set_nodelay(true);
+    // TLS and the upgrade have their own budget, from here.
+    waiter.deadline = Instant::now() + config.handshake_timeout;
+    waiter.phase = "handshake";
     log!(
         WS_LOG_DEBUG,
         handle,
@@ -291,10 +387,7 @@ fn upgrade(
         let value = HeaderValue::from_str(&joined).expect("subprotocol tokens were checked");
         request.headers_mut().insert("Sec-WebSocket-Protocol", value);
     }
-    let ws_config = WebSocketConfig::default()
-        .read_buffer_size(config.read_buffer_size)
-        .max_message_size(Some(config.max_message_size))
-        .max_frame_size(Some(config.max_message_size));
+    let ws_config = ws_config(config);
 
     log!(
         WS_LOG_DEBUG,
@@ -307,8 +400,23 @@ fn upgrade(
     let mut attempt = tungstenite::client::client_with_config(request, stream, Some(ws_config));
     loop {
         match attempt {
-            Ok((ws, response)) => {
+            Ok((mut ws, response)) => {
                 log!(WS_LOG_DEBUG, handle, "upgrade accepted: HTTP {}", response.status());
+                // What was written so far is the HTTP request: frames start here.
+                ws.get_mut().out = OutFrames::default();
+                // RFC 6455, 4.1: an extension the client did not offer
+                // fails the connection (none is offered yet).
+                if let Some(ext) = response.headers().get("Sec-WebSocket-Extensions") {
+                    let shown = String::from_utf8_lossy(ext.as_bytes()).into_owned();
+                    return Err(ConnError::new(
+                        WS_ERROR_PROTOCOL,
+                        format!(
+                            "protocol violation by the server: its upgrade response selects the \
+                             extension {shown:?}, which the client did not offer (RFC 6455, 4.1)"
+                        ),
+                    )
+                    .into());
+                }
                 let protocol = response
                     .headers()
                     .get("Sec-WebSocket-Protocol")
@@ -346,6 +454,24 @@ fn upgrade(
             }
         }
     }
+}
+
+/// Room in tungstenite's write buffer for the frames it queues by itself
+/// (pongs, the close echo): when the server does not read, a ping flood
+/// cannot grow the buffer past this; the latest pong waits in its place.
+pub const CONTROL_ROOM: usize = 256 << 10;
+/// tungstenite's write buffer size: frames are collected up to this before
+/// they are written.
+const WRITE_BUFFER: usize = 128 << 10;
+
+/// The tungstenite options of a session.
+pub fn ws_config(config: &Config) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(config.read_buffer_size)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(CONTROL_ROOM)
+        .max_message_size(Some(config.max_message_size))
+        .max_frame_size(Some(config.frame_limit()))
 }
 
 /// The reason of a failed TLS handshake in words. OpenSSL's text for a
@@ -501,8 +627,55 @@ pub mod fuzz {
         let mut waiter = Waiter {
             wake_fd: -1,
             deadline: Instant::now() + std::time::Duration::from_secs(1),
+            phase: "handshake",
             on_wake: &mut never,
         };
         super::upgrade(config, 0, memory(response), &mut waiter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutFrames;
+
+    fn masked(opcode: u8, fin: bool, len: usize) -> Vec<u8> {
+        let mut f = vec![(if fin { 0x80 } else { 0 }) | opcode];
+        match len {
+            n if n < 126 => f.push(0x80 | n as u8),
+            n if n < 65536 => {
+                f.push(0x80 | 126);
+                f.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                f.push(0x80 | 127);
+                f.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        f.extend_from_slice(&[1, 2, 3, 4]);
+        f.extend(std::iter::repeat_n(7u8, len));
+        f
+    }
+
+    #[test]
+    fn written_frames_are_followed_across_any_split() {
+        let mut wire = Vec::new();
+        for (op, fin, len) in
+            [(1, true, 5), (9, true, 8), (2, true, 0), (2, true, 70_000), (1, false, 3), (0, true, 300)]
+        {
+            wire.extend(masked(op, fin, len));
+        }
+        // text, ping (not data), empty binary, big binary, text in two
+        // fragments: 4 messages.
+        for chunk in [1, 2, 3, 7, 100, 4096, wire.len()] {
+            let mut o = OutFrames::default();
+            for c in wire.chunks(chunk) {
+                o.feed(c);
+            }
+            assert_eq!(o.completed, 4, "chunk {chunk}");
+            assert_eq!((o.left, o.have), (0, 0));
+        }
+        let mut o = OutFrames::default();
+        o.feed(&wire[..wire.len() - 1]);
+        assert_eq!(o.completed, 3, "the last byte of the last message is missing");
     }
 }

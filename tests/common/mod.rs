@@ -124,7 +124,25 @@ pub enum Ev {
     Error { kind: ws_error_kind, message: String, http_status: u16 },
     Close { code: u16, reason: String, clean: bool, unsent_messages: u64, unsent_bytes: u64 },
     Pong { rtt_us: u64 },
-    Reconnecting { attempt: u32, delay_ms: u64, kind: ws_error_kind, message: String },
+    Reconnecting {
+        attempt: u32,
+        delay_ms: u64,
+        kind: ws_error_kind,
+        message: String,
+        /// How the connection that ended closed.
+        code: u16,
+        reason: String,
+        clean: bool,
+    },
+}
+
+/// A reason field: every byte up to `reason_len` (it may hold NUL bytes),
+/// NUL-terminated.
+unsafe fn reason(ev: &ws_event) -> String {
+    assert!(!ev.reason.is_null(), "string fields are never NULL");
+    let bytes = std::slice::from_raw_parts(ev.reason.cast::<u8>(), ev.reason_len + 1);
+    assert_eq!(bytes[ev.reason_len], 0, "NUL-terminated");
+    String::from_utf8(bytes[..ev.reason_len].to_vec()).unwrap()
 }
 
 unsafe fn s(p: *const std::ffi::c_char) -> String {
@@ -153,11 +171,9 @@ pub unsafe fn owned(ev: &ws_event) -> Ev {
             Ev::Error { kind: ev.error_kind, message: s(ev.message), http_status: ev.http_status }
         }
         ws_event_type::WS_EVENT_CLOSE => {
-            let reason = s(ev.reason);
-            assert_eq!(reason.len(), ev.reason_len);
             Ev::Close {
                 code: ev.code,
-                reason,
+                reason: reason(ev),
                 clean: ev.was_clean,
                 unsent_messages: ev.unsent_messages,
                 unsent_bytes: ev.unsent_bytes,
@@ -169,6 +185,9 @@ pub unsafe fn owned(ev: &ws_event) -> Ev {
             delay_ms: ev.delay_ms,
             kind: ev.error_kind,
             message: s(ev.message),
+            code: ev.code,
+            reason: reason(ev),
+            clean: ev.was_clean,
         },
         ws_event_type::WS_EVENT_NONE => panic!("an empty event was delivered"),
     }
