@@ -3,8 +3,20 @@
 export interface WebSocketOptions {
   /** Extra HTTP headers on the upgrade request. */
   headers?: Record<string, string> | Array<[string, string]>;
-  /** TCP connect + TLS + HTTP upgrade budget, ms (default 10000). */
+  /** TCP connect budget, ms (default 10000). */
   connectTimeout?: number;
+  /** TLS handshake + HTTP upgrade budget from the TCP connect on, ms (default 5000). */
+  handshakeTimeout?: number;
+  /**
+   * Receive limit: events received and not yet dispatched (default 1000). At the limit the
+   * library stops reading the socket (TCP pushes back on the server) until JS catches up;
+   * nothing is dropped, and the heartbeat does not blame the server meanwhile.
+   */
+  receiveMaxEvents?: number;
+  /** Receive limit in message bytes (default 16 MiB); one message may go over it. */
+  receiveMaxBytes?: number;
+  /** Largest frame from the server, bytes (default 64 MiB, capped by maxMessageSize). */
+  maxFrameSize?: number;
   /** Wait for the server's close frame, ms (default 5000). */
   closeTimeout?: number;
   /** Heartbeat ping interval, ms; 0 turns it off (default 30000). */
@@ -15,7 +27,10 @@ export interface WebSocketOptions {
   pingPayload?: string | null;
   /** Reconnect after failures and non-final closes (default true). With false: a browser socket. */
   reconnect?: boolean;
-  /** First reconnect delay, ms (default 1000). */
+  /**
+   * Initial reconnect delay, ms, at least 1 (default 1000). The first retry after an open
+   * connection drops waits a random delay in [0, initialDelay]; failed attempts grow it.
+   */
   initialDelay?: number;
   /** Largest reconnect delay, ms (default 30000). */
   maxDelay?: number;
@@ -29,7 +44,7 @@ export interface WebSocketOptions {
   maxRedirects?: number;
   /** A connection must stay open this long (ms) before the attempt count resets (default 5000). */
   minUptime?: number;
-  /** Server close codes that end reconnecting (default [1000, 1008]). */
+  /** Server close codes that end reconnecting (default []: every server close reconnects, 1000 too). */
   finalCloseCodes?: number[];
   /** Rejected-upgrade statuses that end reconnecting (default [401, 403, 404]). */
   fatalHttpStatuses?: number[];
@@ -66,6 +81,11 @@ export interface Stats {
   lastOpen: number | null;
   queuedMessages: number;
   queuedBytes: number;
+  /** Messages handed to the kernel on connections that then died uncleanly: maybe not received. */
+  messagesMaybeLost: number;
+  /** Events received and not yet dispatched, and their message bytes (see receiveMaxEvents). */
+  undeliveredEvents: number;
+  undeliveredBytes: number;
 }
 
 export class WebSocketError extends Error {
@@ -96,6 +116,10 @@ export interface ReconnectingEvent extends Event {
   /** ms until the attempt. */
   readonly delay: number;
   readonly error: WebSocketError;
+  /** How the connection that ended closed: 1006, '' and false without a close handshake. */
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
 }
 
 export interface PongEvent extends Event {

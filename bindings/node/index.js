@@ -21,10 +21,14 @@ const MAX_U32 = 0xffffffff;
 /** Option name -> [kind, C setter, default]; times are in milliseconds. */
 const NUMERIC = {
   connectTimeout: ['ms', 'ws_config_set_connect_timeout_ms'],
+  handshakeTimeout: ['ms', 'ws_config_set_handshake_timeout_ms'],
+  receiveMaxEvents: ['u64', 'ws_config_set_receive_max_events'],
+  receiveMaxBytes: ['u64', 'ws_config_set_receive_max_bytes'],
+  maxFrameSize: ['size', 'ws_config_set_max_frame_size'],
   closeTimeout: ['ms', 'ws_config_set_close_timeout_ms'],
   pingInterval: ['ms0', 'ws_config_set_ping_interval_ms'],
   pongTimeout: ['ms', 'ws_config_set_pong_timeout_ms'],
-  initialDelay: ['ms0', 'ws_config_set_initial_delay_ms'],
+  initialDelay: ['ms', 'ws_config_set_initial_delay_ms'],
   maxDelay: ['ms', 'ws_config_set_max_delay_ms'],
   minUptime: ['ms0', 'ws_config_set_min_uptime_ms'],
   maxAttempts: ['u32', 'ws_config_set_max_attempts'],
@@ -40,12 +44,18 @@ const KNOWN_OPTIONS = new Set([
   'queueLimitBytes', 'queueWhileDisconnected', 'ca', 'cert', 'insecure', 'seed',
 ]);
 
+/** The close reason of an event: every byte up to reason_len (NUL bytes included). */
+function reasonOf(ev) {
+  const len = Number(ev.reason_len);
+  return len === 0 ? '' : Buffer.from(koffi.view(ev.reason, len)).toString('utf8');
+}
+
 function num(name, value, kind) {
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
   }
-  const min = kind === 'ms' || kind === 'size' ? 1 : 0;
-  const max = kind === 'float' ? Infinity : MAX_U32;
+  const min = kind === 'ms' || kind === 'size' || kind === 'u64' ? 1 : 0;
+  const max = kind === 'float' ? Infinity : kind === 'u64' ? Number.MAX_SAFE_INTEGER : MAX_U32;
   if (value < min || value > max) throw new RangeError(`options.${name} must be between ${min} and ${max}, got ${value}`);
   return kind === 'float' ? value : Math.round(value);
 }
@@ -195,6 +205,9 @@ class WebSocket extends EventTarget {
       lastOpen: s.last_open_unix_ms ? Number(s.last_open_unix_ms) : null,
       queuedMessages: Number(s.queued_messages),
       queuedBytes: Number(s.queued_bytes),
+      messagesMaybeLost: Number(s.messages_maybe_lost),
+      undeliveredEvents: Number(s.undelivered_events),
+      undeliveredBytes: Number(s.undelivered_bytes),
     };
   }
 
@@ -273,6 +286,9 @@ class WebSocket extends EventTarget {
           attempt: ev.attempt,
           delay: Number(ev.delay_ms),
           error: fromEvent(ev.error_kind, ev.message || '', 0),
+          code: ev.code,
+          reason: reasonOf(ev),
+          wasClean: ev.was_clean,
         }));
         break;
       case EV_PONG:
@@ -285,7 +301,7 @@ class WebSocket extends EventTarget {
         const handle = this._handle;
         this._handle = 0n;
         api.ws_free(handle);
-        this.dispatchEvent(new CloseEvent('close', { code: ev.code, reason: ev.reason || '', wasClean: ev.was_clean }));
+        this.dispatchEvent(new CloseEvent('close', { code: ev.code, reason: reasonOf(ev), wasClean: ev.was_clean }));
         break;
       }
       default:

@@ -29,13 +29,20 @@ class ErrorEvent extends Event {
   }
 }
 
-/** Ours: the connection was lost and an attempt follows after `delay` ms. */
+/**
+ * Ours: the connection was lost and an attempt follows after `delay` ms.
+ * `code`, `reason` and `wasClean` tell how the connection that ended closed
+ * (1006, '' and false when there was no close handshake).
+ */
 class ReconnectingEvent extends Event {
   constructor(type, init = {}) {
     super(type);
     this.attempt = init.attempt;
     this.delay = init.delay;
     this.error = init.error;
+    this.code = init.code || 1006;
+    this.reason = init.reason || '';
+    this.wasClean = Boolean(init.wasClean);
   }
 }
 

@@ -47,7 +47,7 @@ const WsEvent = koffi.struct('ws_event', {
   message: 'const char *',
   http_status: 'uint16_t',
   code: 'uint16_t',
-  reason: 'const char *',
+  reason: 'void *', // may hold NUL bytes: read reason_len bytes
   reason_len: 'size_t',
   was_clean: 'bool',
   unsent_messages: 'uint64_t',
@@ -69,6 +69,9 @@ const WsStats = koffi.struct('ws_stats', {
   last_open_unix_ms: 'uint64_t',
   queued_messages: 'uint64_t',
   queued_bytes: 'uint64_t',
+  messages_maybe_lost: 'uint64_t',
+  undelivered_events: 'uint64_t',
+  undelivered_bytes: 'uint64_t',
 });
 
 const fn = (proto) => lib.func(proto);
@@ -83,6 +86,10 @@ const api = {
   ws_config_add_header: fn('int32_t ws_config_add_header(uint64_t cfg, const char *name, const char *value)'),
   ws_config_add_subprotocol: fn('int32_t ws_config_add_subprotocol(uint64_t cfg, const char *protocol)'),
   ws_config_set_connect_timeout_ms: fn('int32_t ws_config_set_connect_timeout_ms(uint64_t cfg, uint32_t ms)'),
+  ws_config_set_handshake_timeout_ms: fn('int32_t ws_config_set_handshake_timeout_ms(uint64_t cfg, uint32_t ms)'),
+  ws_config_set_receive_max_events: fn('int32_t ws_config_set_receive_max_events(uint64_t cfg, uint64_t events)'),
+  ws_config_set_receive_max_bytes: fn('int32_t ws_config_set_receive_max_bytes(uint64_t cfg, uint64_t bytes)'),
+  ws_config_set_max_frame_size: fn('int32_t ws_config_set_max_frame_size(uint64_t cfg, size_t bytes)'),
   ws_config_set_close_timeout_ms: fn('int32_t ws_config_set_close_timeout_ms(uint64_t cfg, uint32_t ms)'),
   ws_config_set_max_message_size: fn('int32_t ws_config_set_max_message_size(uint64_t cfg, size_t bytes)'),
   ws_config_set_read_buffer_size: fn('int32_t ws_config_set_read_buffer_size(uint64_t cfg, size_t bytes)'),

@@ -57,6 +57,17 @@ class Stats:
     last_open: Optional[float]
     queued_messages: int
     queued_bytes: int
+    #: Messages handed to the kernel on connections that then died uncleanly:
+    #: maybe not received (a message not entirely written is sent again instead).
+    messages_maybe_lost: int = 0
+    #: Events received and not yet delivered, and their message bytes (see ``receive_max_events``).
+    undelivered_events: int = 0
+    undelivered_bytes: int = 0
+
+
+def _reason(ev: native.Event) -> str:
+    """The close reason of an event: every byte up to reason_len (NUL bytes included)."""
+    return ctypes.string_at(ev.reason, ev.reason_len).decode("utf-8", "replace") if ev.reason_len else ""
 
 
 def _check(status: int) -> None:
@@ -125,6 +136,8 @@ class WebSocket:
     - ``on_message(ws, message)``: ``str`` for text, ``bytes`` for binary;
     - ``on_error(ws, error)``: a ``WebSocketError`` subclass (``HandshakeError``, ``TLSError``, ...);
     - ``on_reconnecting(ws, attempt, delay, error)``: before each wait for a reconnect (delay in s);
+      ``error.close_code``, ``error.close_reason`` and ``error.close_was_clean`` tell how the
+      connection that ended closed (a server close is an error of kind ``NONE``);
     - ``on_pong(ws, rtt)``: a heartbeat ping was answered (rtt in s);
     - ``on_close(ws, code, reason)``: closed for good; always the last call.
 
@@ -151,6 +164,10 @@ class WebSocket:
         headers: Optional[Union[Dict[str, str], Sequence[Tuple[str, str]]]] = None,
         subprotocols: Optional[Sequence[str]] = None,
         connect_timeout: float = 10.0,
+        handshake_timeout: Optional[float] = None,
+        receive_max_events: Optional[int] = None,
+        receive_max_bytes: Optional[int] = None,
+        max_frame_size: Optional[int] = None,
         close_timeout: float = 5.0,
         ping_interval: float = 30.0,
         pong_timeout: float = 5.0,
@@ -220,6 +237,21 @@ class WebSocket:
             for p in subprotocols or []:
                 _check(lib.ws_config_add_subprotocol(c, p.encode()))
             _check(lib.ws_config_set_connect_timeout_ms(c, _ms("connect_timeout", connect_timeout)))
+            # Options left None keep the library's defaults.
+            if handshake_timeout is not None:
+                _check(lib.ws_config_set_handshake_timeout_ms(c, _ms("handshake_timeout", handshake_timeout)))
+            if receive_max_events is not None:
+                if receive_max_events < 1:
+                    raise errors.InvalidArgument(f"receive_max_events must be at least 1, got {receive_max_events}")
+                _check(lib.ws_config_set_receive_max_events(c, receive_max_events))
+            if receive_max_bytes is not None:
+                if receive_max_bytes < 1:
+                    raise errors.InvalidArgument(f"receive_max_bytes must be at least 1, got {receive_max_bytes}")
+                _check(lib.ws_config_set_receive_max_bytes(c, receive_max_bytes))
+            if max_frame_size is not None:
+                if max_frame_size < 1:
+                    raise errors.InvalidArgument(f"max_frame_size must be at least 1, got {max_frame_size}")
+                _check(lib.ws_config_set_max_frame_size(c, max_frame_size))
             _check(lib.ws_config_set_close_timeout_ms(c, _ms("close_timeout", close_timeout)))
             _check(lib.ws_config_set_ping_interval_ms(c, _ms("ping_interval", ping_interval)))
             _check(lib.ws_config_set_pong_timeout_ms(c, _ms("pong_timeout", pong_timeout)))
@@ -345,9 +377,11 @@ class WebSocket:
         elif t == native.EVENT_RECONNECTING:
             self._opened.clear()
             err = errors.from_event(ev.error_kind, (ev.message or b"").decode("utf-8", "replace"))
+            # How the connection that ended closed (1006, "" and False without a handshake).
+            err.close_code, err.close_reason, err.close_was_clean = ev.code, _reason(ev), bool(ev.was_clean)
             self._fire("on_reconnecting", ev.attempt, ev.delay_ms / 1000, err)
         elif t == native.EVENT_CLOSE:
-            self._close_info = (ev.code, (ev.reason or b"").decode("utf-8", "replace"))
+            self._close_info = (ev.code, _reason(ev))
             self._opened.clear()
             self._closed.set()
             if self._events_q:
@@ -549,6 +583,9 @@ class WebSocket:
             last_open=s.last_open_unix_ms / 1000 if s.last_open_unix_ms else None,
             queued_messages=s.queued_messages,
             queued_bytes=s.queued_bytes,
+            messages_maybe_lost=s.messages_maybe_lost,
+            undelivered_events=s.undelivered_events,
+            undelivered_bytes=s.undelivered_bytes,
         )
 
     @property

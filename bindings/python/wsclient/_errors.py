@@ -13,6 +13,11 @@ class WebSocketError(Exception):
         super().__init__(message)
         #: The C status code (negative) for errors returned by a call, else None.
         self.status = status
+        #: For the error of ``on_reconnecting``: how the connection that ended
+        #: closed (code 1006, reason "" and not clean when it had no close handshake).
+        self.close_code: Optional[int] = None
+        self.close_reason: str = ""
+        self.close_was_clean: bool = False
 
 
 # --- errors returned by calls (ws_status) --------------------------------------------------------

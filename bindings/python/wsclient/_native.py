@@ -69,7 +69,7 @@ class Event(ctypes.Structure):
         ("message", c_char_p),
         ("http_status", c_uint16),
         ("code", c_uint16),
-        ("reason", c_char_p),
+        ("reason", c_void_p),  # may hold NUL bytes: read reason_len bytes
         ("reason_len", c_size_t),
         ("was_clean", c_bool),
         ("unsent_messages", c_uint64),
@@ -97,6 +97,9 @@ class Stats(ctypes.Structure):
             "last_open_unix_ms",
             "queued_messages",
             "queued_bytes",
+            "messages_maybe_lost",
+            "undelivered_events",
+            "undelivered_bytes",
         )
     ]
 
@@ -119,6 +122,10 @@ _PROTOTYPES = {
     "ws_config_add_header": (_S, [_H, c_char_p, c_char_p]),
     "ws_config_add_subprotocol": (_S, [_H, c_char_p]),
     "ws_config_set_connect_timeout_ms": (_S, [_H, c_uint32]),
+    "ws_config_set_handshake_timeout_ms": (_S, [_H, c_uint32]),
+    "ws_config_set_receive_max_events": (_S, [_H, c_uint64]),
+    "ws_config_set_receive_max_bytes": (_S, [_H, c_uint64]),
+    "ws_config_set_max_frame_size": (_S, [_H, c_size_t]),
     "ws_config_set_close_timeout_ms": (_S, [_H, c_uint32]),
     "ws_config_set_max_message_size": (_S, [_H, c_size_t]),
     "ws_config_set_read_buffer_size": (_S, [_H, c_size_t]),
