@@ -131,11 +131,10 @@ impl Session<'_> {
                 // The close deadline starts now, whatever is still queued.
                 self.closing = true;
                 self.shared.set_state(WS_STATE_CLOSING);
-                self.deadline = Some(
-                    self.deadline.map_or(Instant::now() + self.config.close_timeout, |d| {
+                self.deadline =
+                    Some(self.deadline.map_or(Instant::now() + self.config.close_timeout, |d| {
                         d.min(Instant::now() + self.config.close_timeout)
-                    }),
-                );
+                    }));
             }
             // Read first: a peer that has gone (FIN or RST already here) is
             // noticed before more messages are written into a dead socket,

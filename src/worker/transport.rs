@@ -659,9 +659,14 @@ mod tests {
     #[test]
     fn written_frames_are_followed_across_any_split() {
         let mut wire = Vec::new();
-        for (op, fin, len) in
-            [(1, true, 5), (9, true, 8), (2, true, 0), (2, true, 70_000), (1, false, 3), (0, true, 300)]
-        {
+        for (op, fin, len) in [
+            (1, true, 5),
+            (9, true, 8),
+            (2, true, 0),
+            (2, true, 70_000),
+            (1, false, 3),
+            (0, true, 300),
+        ] {
             wire.extend(masked(op, fin, len));
         }
         // text, ping (not data), empty binary, big binary, text in two

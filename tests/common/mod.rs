@@ -119,11 +119,29 @@ pub fn echo_server() -> Server {
 /// An event copied out of a `ws_event`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ev {
-    Open { protocol: String, reconnect: bool },
-    Message { data: Vec<u8>, binary: bool },
-    Error { kind: ws_error_kind, message: String, http_status: u16 },
-    Close { code: u16, reason: String, clean: bool, unsent_messages: u64, unsent_bytes: u64 },
-    Pong { rtt_us: u64 },
+    Open {
+        protocol: String,
+        reconnect: bool,
+    },
+    Message {
+        data: Vec<u8>,
+        binary: bool,
+    },
+    Error {
+        kind: ws_error_kind,
+        message: String,
+        http_status: u16,
+    },
+    Close {
+        code: u16,
+        reason: String,
+        clean: bool,
+        unsent_messages: u64,
+        unsent_bytes: u64,
+    },
+    Pong {
+        rtt_us: u64,
+    },
     Reconnecting {
         attempt: u32,
         delay_ms: u64,
@@ -170,15 +188,13 @@ pub unsafe fn owned(ev: &ws_event) -> Ev {
         ws_event_type::WS_EVENT_ERROR => {
             Ev::Error { kind: ev.error_kind, message: s(ev.message), http_status: ev.http_status }
         }
-        ws_event_type::WS_EVENT_CLOSE => {
-            Ev::Close {
-                code: ev.code,
-                reason: reason(ev),
-                clean: ev.was_clean,
-                unsent_messages: ev.unsent_messages,
-                unsent_bytes: ev.unsent_bytes,
-            }
-        }
+        ws_event_type::WS_EVENT_CLOSE => Ev::Close {
+            code: ev.code,
+            reason: reason(ev),
+            clean: ev.was_clean,
+            unsent_messages: ev.unsent_messages,
+            unsent_bytes: ev.unsent_bytes,
+        },
         ws_event_type::WS_EVENT_PONG => Ev::Pong { rtt_us: ev.rtt_us },
         ws_event_type::WS_EVENT_RECONNECTING => Ev::Reconnecting {
             attempt: ev.attempt,
