@@ -919,9 +919,12 @@ pub unsafe extern "C" fn ws_send_text(handle: ws_handle, text: *const c_char) ->
 }
 
 /// Start the close handshake and return at once. Messages sent before this
-/// call still go out first; later sends return `WS_ERR_CLOSED`. The
-/// `WS_EVENT_CLOSE` event follows when the server answers, or after the close
-/// timeout. Calling it while connecting abandons the attempt (close code
+/// call still go out first, then the close frame; later sends return
+/// `WS_ERR_CLOSED`. The close timeout starts now, whatever is queued: the
+/// `WS_EVENT_CLOSE` event follows when the server answers, or when the
+/// timeout passes (code 1006, with what never left in `unsent_messages` and
+/// `unsent_bytes`). No heartbeat error and no `WS_EVENT_RECONNECTING` follow
+/// a close. Calling it while connecting abandons the attempt (close code
 /// 1006). Calling it again, or after the connection ended, does nothing and
 /// returns `WS_OK`.
 ///

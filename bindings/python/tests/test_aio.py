@@ -12,7 +12,9 @@ from conftest import reject
 
 def test_async_echo_iteration_and_close(server):
     async def main():
-        async with wsclient.aio.connect(server.url) as ws:
+        # A server close reconnects by default; iteration ends at a close
+        # only for a socket that does not reconnect.
+        async with wsclient.aio.connect(server.url, reconnect=False) as ws:
             await ws.send("hello")
             assert await ws.recv() == "hello"
             await ws.send(b"\x01\x02")
