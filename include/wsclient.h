@@ -14,8 +14,10 @@
  *  - Strings passed in are NUL-terminated UTF-8 and are copied; the caller
  *    keeps ownership. Data passed to callbacks is borrowed for the duration
  *    of the call only.
- *  - Handles are generation-checked: a freed or never-issued handle gives
- *    WS_ERR_INVALID_HANDLE, never undefined behaviour.
+ *  - Handles are opaque and generation-checked: a freed or never-issued
+ *    handle gives WS_ERR_INVALID_HANDLE, never undefined behaviour, and no
+ *    handle value is issued twice in a process, so a stale handle never
+ *    names a newer connection.
  */
 
 #ifndef WSCLIENT_H
@@ -118,6 +120,11 @@
  * Largest number of redirects `ws_config_set_max_redirects` accepts.
  */
 #define WS_MAX_REDIRECTS 20
+
+/**
+ * The largest number of slots a table has (live, free or retired).
+ */
+#define MAX_SLOTS (1 << INDEX_BITS)
 
 /**
  * Status returned by every fallible `ws_*` function. `WS_OK` (0) is success;
