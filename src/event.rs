@@ -142,9 +142,17 @@ pub enum Event {
     },
 }
 
-/// A C string from Rust text, dropping any interior NUL.
+/// A C string from Rust text, dropping any interior NUL. For data (a close
+/// reason, a subprotocol): kept as it came.
 pub fn cstring(s: &str) -> CString {
     CString::new(s.replace('\0', "")).unwrap_or_default()
+}
+
+/// A C string for a human-readable message (of an error or a reconnecting
+/// event), with control characters escaped ([`crate::log::escape`]): text
+/// from the peer in it can never pass for a line of its own.
+pub fn message(s: &str) -> CString {
+    cstring(&crate::log::escape(s))
 }
 
 static EMPTY: &[u8; 1] = b"\0";
@@ -196,7 +204,7 @@ impl Event {
 
     /// An error event from a connection error.
     pub fn error(e: &ConnError) -> Event {
-        Event::Error { kind: e.kind, message: cstring(&e.message), http_status: e.http_status }
+        Event::Error { kind: e.kind, message: message(&e.message), http_status: e.http_status }
     }
 
     /// Whether this is the final close event.
