@@ -58,7 +58,9 @@ pub struct ws_event {
     /// `WS_EVENT_ERROR`, `WS_EVENT_RECONNECTING`: what went wrong.
     pub error_kind: ws_error_kind,
     /// `WS_EVENT_ERROR`, `WS_EVENT_RECONNECTING`: a human-readable message,
-    /// NUL-terminated.
+    /// NUL-terminated, on one line: control characters in text from the peer
+    /// are escaped (`\n`, `\xNN`, ...). It never holds a header value or a
+    /// URL's user information.
     pub message: *const c_char,
     /// `WS_EVENT_ERROR` of kind `WS_ERROR_HANDSHAKE_REJECTED`: the HTTP status.
     pub http_status: u16,
@@ -66,6 +68,8 @@ pub struct ws_event {
     /// the connection ended without a close handshake).
     pub code: u16,
     /// `WS_EVENT_CLOSE`: the close reason, NUL-terminated UTF-8, "" if none.
+    /// It is as the server sent it (less any NUL byte), control characters
+    /// included: escape it before you print or log it.
     pub reason: *const c_char,
     /// `WS_EVENT_CLOSE`: length of `reason` in bytes.
     pub reason_len: usize,

@@ -68,7 +68,8 @@ impl ws_log_level {
 
 /// A log function: the level, the handle the line is about (0 when none),
 /// the message (valid only during the call) and the `user_data` given to
-/// `ws_set_logger`. It may run on any thread, several at once.
+/// `ws_set_logger`. It may run on any thread, several at once. It must
+/// return normally (no exception, `longjmp` or thread exit out of it).
 #[allow(non_camel_case_types)]
 pub type ws_log_fn = Option<
     unsafe extern "C" fn(
