@@ -46,7 +46,8 @@ pub const WS_DEFAULT_QUEUE_MAX_BYTES: u64 = 256 << 20;
 /// A parsed `ws://` or `wss://` URL.
 #[derive(Clone, Debug)]
 pub struct Target {
-    /// The URL for messages and logs: user information replaced by `***`.
+    /// The URL for messages and logs ([`redact`]): everything between `//`
+    /// and the last `@` replaced by `***`, control characters escaped.
     pub url: String,
     /// The parsed URI, without user information.
     pub uri: Uri,

@@ -147,8 +147,9 @@ fn is_unsafe(c: char) -> bool {
 /// Text that came from the peer (close reasons, HTTP reason phrases, header
 /// values, a redirect's `Location`) made safe for a log line or an event
 /// message: `\n`, `\r` and `\t` as such, other ASCII controls as `\xNN`,
-/// other characters of [`is_unsafe`] as `\u{NNNN}`. A peer can then never
-/// start a line of its own, and every log line is one line.
+/// the other unsafe characters (C1 controls, U+2028, U+2029, bidirectional
+/// controls) as `\u{NNNN}`. A peer can then never start a line of its own,
+/// and every log line is one line.
 pub fn escape(s: &str) -> Cow<'_, str> {
     if !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
