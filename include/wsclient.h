@@ -452,8 +452,8 @@ typedef struct ws_event {
   /**
    * `WS_EVENT_ERROR`, `WS_EVENT_RECONNECTING`: a human-readable message,
    * NUL-terminated, on one line: control characters in text from the peer
-   * are escaped (`\n`, `\xNN`, ...). It never holds a header value or a
-   * URL's user information.
+   * are escaped (`\n`, `\xNN`, ...). It never holds the value of a
+   * request header or a URL's user information.
    */
   const char *message;
   /**
@@ -617,8 +617,8 @@ const char *ws_status_str(int32_t status);
  * Copy the message of the last failed call made on the calling thread into
  * `buf` (NUL-terminated, truncated never). Messages are per thread: read it
  * on the thread that got the error. The message is "" if no call failed yet.
- * It never holds a header value or a URL's user information: a URL is
- * shown with everything between `//` and its last `@` as `***`.
+ * It never holds the value of a header or a URL's user information: a URL
+ * is shown with everything between `//` and its last `@` as `***`.
  *
  * - `buf`: caller-owned buffer of `len` bytes; may be NULL when `len` is 0,
  *   to ask for the size.

@@ -59,8 +59,8 @@ pub struct ws_event {
     pub error_kind: ws_error_kind,
     /// `WS_EVENT_ERROR`, `WS_EVENT_RECONNECTING`: a human-readable message,
     /// NUL-terminated, on one line: control characters in text from the peer
-    /// are escaped (`\n`, `\xNN`, ...). It never holds a header value or a
-    /// URL's user information.
+    /// are escaped (`\n`, `\xNN`, ...). It never holds the value of a
+    /// request header or a URL's user information.
     pub message: *const c_char,
     /// `WS_EVENT_ERROR` of kind `WS_ERROR_HANDSHAKE_REJECTED`: the HTTP status.
     pub http_status: u16,

@@ -157,8 +157,8 @@ pub extern "C" fn ws_status_str(status: i32) -> *const c_char {
 /// Copy the message of the last failed call made on the calling thread into
 /// `buf` (NUL-terminated, truncated never). Messages are per thread: read it
 /// on the thread that got the error. The message is "" if no call failed yet.
-/// It never holds a header value or a URL's user information: a URL is
-/// shown with everything between `//` and its last `@` as `***`.
+/// It never holds the value of a header or a URL's user information: a URL
+/// is shown with everything between `//` and its last `@` as `***`.
 ///
 /// - `buf`: caller-owned buffer of `len` bytes; may be NULL when `len` is 0,
 ///   to ask for the size.
