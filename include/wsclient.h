@@ -14,8 +14,10 @@
  *  - Strings passed in are NUL-terminated UTF-8 and are copied; the caller
  *    keeps ownership. Data passed to callbacks is borrowed for the duration
  *    of the call only.
- *  - Handles are generation-checked: a freed or never-issued handle gives
- *    WS_ERR_INVALID_HANDLE, never undefined behaviour.
+ *  - Handles are opaque and generation-checked: a freed or never-issued
+ *    handle gives WS_ERR_INVALID_HANDLE, never undefined behaviour, and no
+ *    handle value is issued twice in a process, so a stale handle never
+ *    names a newer connection.
  */
 
 #ifndef WSCLIENT_H
@@ -149,13 +151,6 @@
  * Largest number of redirects `ws_config_set_max_redirects` accepts.
  */
 #define WS_MAX_REDIRECTS 20
-
-/**
- * Room in tungstenite's write buffer for the frames it queues by itself
- * (pongs, the close echo): when the server does not read, a ping flood
- * cannot grow the buffer past this; the latest pong waits in its place.
- */
-#define CONTROL_ROOM (256 << 10)
 
 /**
  * Status returned by every fallible `ws_*` function. `WS_OK` (0) is success;
@@ -424,14 +419,16 @@ typedef int32_t ws_ready_state;
 #endif // __cplusplus
 
 /**
- * A connection handle. 0 is never a valid handle.
+ * A connection handle: an opaque number (do not decode it). 0 is never a
+ * valid handle, and no value is issued twice in a process.
  */
 typedef uint64_t ws_handle;
 
 /**
  * A log function: the level, the handle the line is about (0 when none),
  * the message (valid only during the call) and the `user_data` given to
- * `ws_set_logger`. It may run on any thread, several at once.
+ * `ws_set_logger`. It may run on any thread, several at once. It must
+ * return normally (no exception, `longjmp` or thread exit out of it).
  */
 typedef void (*ws_log_fn)(ws_log_level level, ws_handle handle, const char *message, void *user_data);
 
@@ -482,7 +479,9 @@ typedef struct ws_event {
   ws_error_kind error_kind;
   /**
    * `WS_EVENT_ERROR`, `WS_EVENT_RECONNECTING`: a human-readable message,
-   * NUL-terminated.
+   * NUL-terminated, on one line: control characters in text from the peer
+   * are escaped (`\n`, `\xNN`, ...). It never holds the value of a
+   * request header or a URL's user information.
    */
   const char *message;
   /**
@@ -499,6 +498,7 @@ typedef struct ws_event {
    * `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: the close reason, UTF-8,
    * "" if none. It is NUL-terminated, and keeps every byte the server
    * sent, NUL bytes included: use `reason_len` for its length.
+   * Control characters are kept too: escape it before you print or log it.
    */
   const char *reason;
   /**
@@ -634,12 +634,16 @@ const char *ws_version(void);
  *   (0 for none), the message (valid during the call only) and `user_data`.
  *   NULL: write lines to stderr. It may run on any thread, on several at
  *   once; it may call `ws_*` functions (lines that arise on its thread
- *   while it runs are dropped, not recursed into).
+ *   while it runs are dropped, not recursed into). Like an event callback
+ *   it must return normally: no exception, `longjmp` or thread exit may
+ *   leave it (see `ws_set_callback`).
  *
  * What is logged: connection attempts with the URL (without user
  * information), DNS/TCP/TLS/upgrade steps, opens, closes, reconnects with
  * the delay and reason, pings and pongs, message sizes, and errors. Header
- * values are never logged, and no payload bytes.
+ * values are never logged, and no payload bytes. Each line is one line:
+ * control characters in it (from a close reason, say) are escaped as
+ * `\n`, `\r`, `\t`, `\xNN` or `\u{NNNN}`.
  *
  * When this returns, the previous logger function is no longer running on
  * any other thread, so its `user_data` may be released.
@@ -661,6 +665,8 @@ const char *ws_status_str(int32_t status);
  * Copy the message of the last failed call made on the calling thread into
  * `buf` (NUL-terminated, truncated never). Messages are per thread: read it
  * on the thread that got the error. The message is "" if no call failed yet.
+ * It never holds the value of a header or a URL's user information: a URL
+ * is shown with everything between `//` and its last `@` as `***`.
  *
  * - `buf`: caller-owned buffer of `len` bytes; may be NULL when `len` is 0,
  *   to ask for the size.
@@ -712,8 +718,14 @@ ws_status ws_config_set_url(ws_config cfg, const char *url);
  * Add an HTTP header to the upgrade request (e.g. `Authorization`). May be
  * called several times; the same name may repeat. Headers the handshake sets
  * itself (Host, Upgrade, Connection, Sec-WebSocket-Key/-Version/-Protocol)
- * are refused. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, bad name or
- * value), `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ * are refused. Values are never logged nor shown in messages. A header that
+ * may carry a credential (`Authorization`, `Proxy-Authorization`, `Cookie`,
+ * or a name containing `auth`, `cookie`, `credential`, `key`, `passw`,
+ * `secret`, `session`, `signature` or `token`, in any case) is not sent
+ * after a redirect to another origin (see `ws_config_set_max_redirects`).
+ *
+ * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, bad name or value),
+ * `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
  *
  * # Safety
  * `name` and `value` must be NULL or NUL-terminated strings.
@@ -971,8 +983,13 @@ ws_status ws_config_set_queue_while_disconnected(ws_config cfg, bool enabled);
  * redirect is then a `WS_ERROR_HANDSHAKE_REJECTED` with its status, and the
  * message names the target. A redirect from `wss://` to `ws://` (or
  * `http://`) is never followed. Every reconnect starts again from the
- * configured URL. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (over
- * `WS_MAX_REDIRECTS`, 20) or `WS_ERR_INVALID_HANDLE`.
+ * configured URL. A redirect to another origin (scheme, host or port)
+ * sends none of the credentials: not the URL's user information, nor
+ * the headers `ws_config_add_header` lists as credentials; they stay
+ * dropped for the rest of that attempt. Other headers are kept.
+ *
+ * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (over `WS_MAX_REDIRECTS`, 20)
+ * or `WS_ERR_INVALID_HANDLE`.
  */
 ws_status ws_config_set_max_redirects(ws_config cfg, uint32_t max);
 
@@ -1034,6 +1051,13 @@ ws_status ws_create_with_config(ws_config cfg, ws_handle *out);
  * callback must return quickly; it may call any `ws_*` function, including
  * `ws_send`, `ws_close` and `ws_free` on its own handle (these never block
  * there). Pass NULL to go back to `ws_poll`.
+ *
+ * The callback must return normally. A C++ exception that leaves it, a
+ * `longjmp` out of it, or ending the thread inside it (`pthread_exit`,
+ * cancellation) is undefined behaviour: it would unwind through the
+ * library's frames and leave the connection's state half-updated. Catch
+ * everything inside the callback; the C++ wrapper (`wsclient.hpp`) does
+ * this for its handlers.
  *
  * When this returns, the previous callback is no longer running (unless
  * this is called from inside it), so its `user_data` may be released.
@@ -1107,9 +1131,12 @@ ws_status ws_send_text(ws_handle handle, const char *text);
 
 /**
  * Start the close handshake and return at once. Messages sent before this
- * call still go out first; later sends return `WS_ERR_CLOSED`. The
- * `WS_EVENT_CLOSE` event follows when the server answers, or after the close
- * timeout. Calling it while connecting abandons the attempt (close code
+ * call still go out first, then the close frame; later sends return
+ * `WS_ERR_CLOSED`. The close timeout starts now, whatever is queued: the
+ * `WS_EVENT_CLOSE` event follows when the server answers, or when the
+ * timeout passes (code 1006, with what never left in `unsent_messages` and
+ * `unsent_bytes`). No heartbeat error and no `WS_EVENT_RECONNECTING` follow
+ * a close. Calling it while connecting abandons the attempt (close code
  * 1006). Calling it again, or after the connection ended, does nothing and
  * returns `WS_OK`.
  *

@@ -524,7 +524,8 @@ impl Client {
             return Err(Error::new(ws_status::WS_ERR_INVALID_STATE, "already started"));
         };
         let shared = Arc::clone(&self.shared);
-        let mut builder = thread::Builder::new().name(format!("wsclient-{}", handle & 0xFFFF_FFFF));
+        let mut builder =
+            thread::Builder::new().name(format!("wsclient-{}", crate::registry::slot(handle)));
         if let Some(size) = config.thread_stack_size {
             builder = builder.stack_size(size);
         }

@@ -62,7 +62,8 @@ pub const WS_DEFAULT_QUEUE_MAX_BYTES: u64 = 256 << 20;
 /// A parsed `ws://` or `wss://` URL.
 #[derive(Clone, Debug)]
 pub struct Target {
-    /// The URL for messages and logs: user information replaced by `***`.
+    /// The URL for messages and logs ([`redact`]): everything between `//`
+    /// and the last `@` replaced by `***`, control characters escaped.
     pub url: String,
     /// The parsed URI, without user information.
     pub uri: Uri,
@@ -77,27 +78,52 @@ pub struct Target {
     pub authorization: Option<HeaderValue>,
 }
 
-/// Split `scheme://userinfo@rest` into the URL without the user
-/// information, the same with `***` in its place (for messages), and the
-/// user information.
-fn split_userinfo(url: &str) -> (String, String, Option<&str>) {
+/// Split `scheme://userinfo@authority/rest` (RFC 3986: the user information
+/// ends at the last `@` before the first `/`, `?` or `#`) into the URL without
+/// the user information, and the user information.
+fn split_userinfo(url: &str) -> (String, Option<&str>) {
     if let Some(start) = url.find("://").map(|i| i + 3) {
         let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
         if let Some(at) = url[start..end].rfind('@') {
             let (head, tail) = (&url[..start], &url[start + at + 1..]);
-            return (
-                format!("{head}{tail}"),
-                format!("{head}***@{tail}"),
-                Some(&url[start..start + at]),
-            );
+            return (format!("{head}{tail}"), Some(&url[start..start + at]));
         }
     }
-    (url.to_string(), url.to_string(), None)
+    (url.to_string(), None)
 }
 
-/// A URL fit for messages and logs: user information replaced by `***`.
+/// Where user information could start in `url`, as written or mistyped:
+/// after `scheme://`, else at the beginning.
+fn userinfo_start(url: &str) -> usize {
+    match url.find("://") {
+        Some(i)
+            if i > 0
+                && url[..i].chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            i + 3
+        }
+        _ => 0,
+    }
+}
+
+/// A URL fit for messages and logs: everything between `//` and the last
+/// `@` of the whole string is replaced by `***`, so that a password holding
+/// an unencoded `/`, `?`, `#` or `@` is hidden too (at the price of hiding
+/// the host of a URL with an `@` in its path or query). Control characters
+/// are escaped.
 pub fn redact(url: &str) -> String {
-    split_userinfo(url).1
+    let start = userinfo_start(url);
+    let shown = match url[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+        None => url.to_string(),
+    };
+    crate::log::escape(&shown).into_owned()
+}
+
+/// Whether `url` has an `@` that [`redact`] hides: then no part of the URL
+/// other than the redacted form may be quoted in a message.
+fn has_hidden_part(url: &str) -> bool {
+    url[userinfo_start(url)..].contains('@')
 }
 
 fn percent_decode(s: &str) -> Option<Vec<u8>> {
@@ -138,7 +164,10 @@ pub const WS_MAX_REDIRECTS: u32 = 20;
 impl Target {
     /// The target a redirect's `Location` points to: absolute (`ws`, `wss`,
     /// `http` read as `ws`, `https` as `wss`) or an absolute path on the
-    /// same server. A redirect from `wss` to `ws` is refused.
+    /// same server. A redirect from `wss` to `ws` is refused. The
+    /// credentials of this URL go along only to the same origin (scheme,
+    /// host and port); elsewhere only those written in the `Location` are
+    /// sent.
     pub fn redirect(&self, location: &str) -> std::result::Result<Target, String> {
         let shown = redact(location);
         let absolute = if location.starts_with('/') && !location.starts_with("//") {
@@ -163,23 +192,47 @@ impl Target {
                 }
             }
         };
-        let next = Target::parse(&absolute).map_err(|e| e.message)?;
+        let mut next = Target::parse(&absolute).map_err(|e| e.message)?;
         if self.tls && !next.tls {
             return Err(format!(
                 "refused a redirect from {} to {}: it would drop TLS",
                 self.url, next.url
             ));
         }
+        if next.authorization.is_none() && self.same_origin(&next) {
+            next.authorization.clone_from(&self.authorization);
+        }
         Ok(next)
     }
 
+    /// Whether `other` has the same origin: scheme, host and port.
+    pub fn same_origin(&self, other: &Target) -> bool {
+        self.tls == other.tls
+            && self.port == other.port
+            && self.host.eq_ignore_ascii_case(&other.host)
+    }
+
     /// Parse and check a WebSocket URL. `user:password@` becomes a `Basic`
-    /// authorization; it never appears in messages or logs.
+    /// authorization; it never appears in messages or logs, and neither does
+    /// any part of a URL that an `@` could make part of a password (see
+    /// [`redact`]).
     pub fn parse(url: &str) -> Result<Target> {
-        let (plain, shown, userinfo) = split_userinfo(url);
+        let (plain, userinfo) = split_userinfo(url);
+        let shown = redact(url);
+        let hidden = has_hidden_part(url);
         let bad = |why: &str| {
-            Error::new(ws_status::WS_ERR_INVALID_URL, format!("invalid URL '{shown}': {why}"))
+            // A password with an unencoded '/', '?' or '#' ends the
+            // authority early: say so, as the parts cannot be quoted.
+            let hint = if hidden && userinfo.is_none() {
+                " (if the '@' ends a user name and password, percent-encode any '/', '?', '#' \
+                 or '@' in them)"
+            } else {
+                ""
+            };
+            Error::new(ws_status::WS_ERR_INVALID_URL, format!("invalid URL '{shown}': {why}{hint}"))
         };
+        // Quote a part of the URL in a reason only when nothing is hidden.
+        let quoted = |part: &str| if hidden { String::new() } else { format!(" '{part}'") };
         let authorization = match userinfo {
             None => None,
             Some(info) => {
@@ -191,11 +244,18 @@ impl Target {
                 Some(v)
             }
         };
+        // http's messages name the problem, never the text.
         let uri: Uri = plain.parse().map_err(|e| bad(&format!("{e}")))?;
         let tls = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
             Some("ws") => false,
             Some("wss") => true,
-            Some(other) => return Err(bad(&format!("scheme '{other}' is not ws or wss"))),
+            // A scheme before "://" is never hidden.
+            Some(other) if userinfo_start(url) > 0 => {
+                return Err(bad(&format!("scheme '{other}' is not ws or wss")));
+            }
+            Some(other) => {
+                return Err(bad(&format!("scheme{} is not ws or wss", quoted(other))));
+            }
             None => return Err(bad("no scheme (expected ws:// or wss://)")),
         };
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
@@ -215,7 +275,12 @@ impl Target {
                 }
             }
             Some((_, text)) => match text.parse::<u16>() {
-                Ok(0) | Err(_) => return Err(bad(&format!("bad port '{text}'"))),
+                Ok(0) | Err(_) => {
+                    return Err(bad(&format!(
+                        "bad port{} (expected a number from 1 to 65535)",
+                        quoted(text)
+                    )))
+                }
                 Ok(n) => n,
             },
         };
@@ -332,10 +397,55 @@ fn ms(v: u32) -> Duration {
     Duration::from_millis(v.into())
 }
 
-/// Check an extra request header; those the handshake sets itself are refused.
+/// Words that make a request header a credential when its name contains one
+/// (case-insensitive), besides `Authorization`, `Proxy-Authorization` and
+/// `Cookie`: such a header is marked sensitive, and is not sent to another
+/// origin after a redirect.
+pub const SECRET_HEADER_WORDS: [&str; 9] =
+    ["auth", "cookie", "credential", "key", "passw", "secret", "session", "signature", "token"];
+
+/// Whether a request header may carry a credential: `Authorization`,
+/// `Proxy-Authorization`, `Cookie`, a name with one of
+/// [`SECRET_HEADER_WORDS`], or a value marked sensitive.
+pub fn is_credential(name: &HeaderName, value: &HeaderValue) -> bool {
+    let n = name.as_str();
+    value.is_sensitive()
+        || matches!(n, "authorization" | "proxy-authorization" | "cookie")
+        || SECRET_HEADER_WORDS.iter().any(|w| n.contains(w))
+}
+
+/// A header name for a message about a bad one: only its leading token
+/// characters (what a valid name is made of), at most 64 of them, so that a
+/// caller who passed `"Authorization: Bearer ..."` as the name never sees the
+/// rest in a message.
+fn shown_name(name: &str) -> String {
+    let is_tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    let end = name.find(|c: char| !is_tchar(c)).unwrap_or(name.len()).min(64);
+    name[..end].to_string()
+}
+
+/// Check an extra request header; those the handshake sets itself are
+/// refused. Messages name the header, never its value. A header that may
+/// carry a credential ([`is_credential`]) is marked sensitive.
 pub fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
-    let name = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| Error::invalid(format!("'{name}' is not a valid HTTP header name")))?;
+    let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        let shown = shown_name(name);
+        Error::invalid(if name.is_empty() {
+            "an empty HTTP header name is not valid".to_string()
+        } else if shown == name {
+            format!("'{shown}' is not a valid HTTP header name")
+        } else if shown.is_empty() {
+            "an HTTP header name must be made of letters, digits and !#$%&'*+-.^_`|~; this one \
+             is not, from its first character (the rest is not shown)"
+                .to_string()
+        } else {
+            format!(
+                "the HTTP header name starting '{shown}' is not valid: what follows is too long \
+                 or has a character not allowed in a header name, such as a space or ':' (the \
+                 rest is not shown)"
+            )
+        })
+    })?;
     const OWNED: [&str; 6] = [
         "host",
         "upgrade",
@@ -352,11 +462,9 @@ pub fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
     let mut value = HeaderValue::from_str(value).map_err(|_| {
         Error::invalid(format!("the value of header '{name}' has invalid characters"))
     })?;
-    // Credentials: kept out of Debug output (values are never logged anyway).
-    value.set_sensitive(matches!(
-        name.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ));
+    // Credentials: kept out of Debug output (values are never logged
+    // anyway) and out of cross-origin redirects.
+    value.set_sensitive(is_credential(&name, &value));
     Ok((name, value))
 }
 
@@ -378,6 +486,32 @@ pub fn timeout_ms(name: &str, v: u32) -> Result<Duration> {
 }
 
 impl Config {
+    /// Point this config at a redirect's target (from [`Target::redirect`]).
+    /// When the origin (scheme, host or port) changes, every header that may
+    /// carry a credential ([`is_credential`]) is dropped, for the rest of
+    /// the redirects of this attempt; returns the names of what was dropped.
+    pub fn follow_redirect(&mut self, next: Target) -> Vec<String> {
+        let mut dropped = Vec::new();
+        let Some(current) = &self.target else {
+            self.target = Some(next);
+            return dropped;
+        };
+        if !current.same_origin(&next) {
+            if current.authorization.is_some() {
+                dropped.push("the URL's credentials".to_string());
+            }
+            self.headers.retain(|(name, value)| {
+                let secret = is_credential(name, value);
+                if secret {
+                    dropped.push(name.to_string());
+                }
+                !secret
+            });
+        }
+        self.target = Some(next);
+        dropped
+    }
+
     /// Set the URL.
     pub fn set_url(&mut self, url: &str) -> Result<()> {
         self.target = Some(Target::parse(url)?);
@@ -609,6 +743,159 @@ mod tests {
         assert_eq!(base64(b"Man"), "TWFu");
         assert_eq!(base64(b"Ma"), "TWE=");
         assert_eq!(base64(b"M"), "TQ==");
+    }
+
+    const MARK: &str = "S3CR3TMARK";
+
+    #[test]
+    fn no_part_of_a_malformed_url_that_could_be_a_password_is_shown() {
+        for url in [
+            "ws://alice:S3CR3TMARK/PW@host/",
+            "ws://alice:S3C/R3TMARK@host/",
+            "ws://alice:S3CR3TMARK?x@host/",
+            "ws://alice:S3CR3TMARK#x@host/",
+            "ws://alice:S3C#R3TMARK@host:99999/",
+            "wss://alice:S3CR3TMARK@host:99999/",
+            "wss://alice:S3CR3TMARK@host:0/",
+            "ws://alice:S3CR3TMARK@",
+            "ws://alice:S3CR3TMARK@/",
+            "ws://alice:S3CR3TMARK%zz@host/",
+            "ws://alice:S3CR3TMARK@host/#frag",
+            "ws://alice:S3CR3TMARK@[::1/",
+            "ftp://alice:S3CR3TMARK@host/",
+            "alice:S3CR3TMARK@host",
+            "ws:alice:S3CR3TMARK@host",
+            "ws:/alice:S3CR3TMARK@host",
+            "ws:alice:S3C//R3TMARK@host",
+            "ws://S3CR3TMARK:@host:x/",
+        ] {
+            match Target::parse(url) {
+                Err(e) => {
+                    assert_eq!(e.status, ws_status::WS_ERR_INVALID_URL, "{url}");
+                    assert!(!e.message.contains("S3C"), "{url}: {}", e.message);
+                    assert!(!e.message.contains('\n'), "{url}: {}", e.message);
+                }
+                Ok(t) => panic!("{url} parsed as {:?}", t.uri),
+            }
+        }
+        // A URL that parses per RFC 3986 although the '@' was meant to end a
+        // password: its shown form hides everything up to the last '@'.
+        let t = Target::parse("ws://alice:S3CR3TMARK\n@host/").unwrap();
+        assert_eq!(t.url, "ws://***@host/");
+        let t = Target::parse("ws://alice:123/S3CR3TMARK@host/").unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.url.as_str()), ("alice", 123, "ws://***@host/"));
+        let e = Target::parse("ws://alice:S3CR3TMARK/PW@host/").unwrap_err();
+        assert!(e.message.contains("percent-encode"), "{}", e.message);
+        // Nothing hidden: the port is quoted.
+        let e = Target::parse("ws://host:99999/").unwrap_err();
+        assert!(e.message.contains("'99999'"), "{}", e.message);
+        assert_eq!(redact("ws://u:p@h/x"), "ws://***@h/x");
+        assert_eq!(redact("ws://h/x"), "ws://h/x");
+        assert_eq!(redact("ws://h/\r\n"), "ws://h/\\r\\n");
+    }
+
+    #[test]
+    fn bad_headers_are_named_never_shown() {
+        for (name, value) in [
+            ("Authorization: Bearer S3CR3TMARK", "v"),
+            ("X-Api-Key S3CR3TMARK", "v"),
+            (" S3CR3TMARK", "v"),
+            (":S3CR3TMARK", "v"),
+            ("Authorization", "Bearer S3CR3TMARK\n"),
+            ("X-Api-Key", "S3CR3TMARK\r\nX-Injected: 1"),
+            ("Cookie", "\x7fS3CR3TMARK"),
+            ("Host", "S3CR3TMARK"),
+        ] {
+            let e = header(name, value).unwrap_err();
+            assert!(!e.message.contains(MARK), "{name:?} {value:?}: {}", e.message);
+        }
+        let e = header("Authorization: Bearer S3CR3TMARK", "v").unwrap_err();
+        assert!(e.message.contains("'Authorization'"), "{}", e.message);
+        let e = header("X-Api-Key", "S3CR3TMARK\n").unwrap_err();
+        assert!(e.message.contains("'x-api-key'"), "{}", e.message);
+        let long = "x".repeat(70_000);
+        assert!(header(&long, "v").unwrap_err().message.len() < 400);
+        assert!(header("", "v").unwrap_err().message.contains("empty"));
+    }
+
+    #[test]
+    fn headers_that_may_carry_credentials_are_sensitive() {
+        for name in [
+            "Authorization",
+            "Proxy-Authorization",
+            "Cookie",
+            "X-Api-Key",
+            "X-Auth-Token",
+            "X-Session-Id",
+            "X-Client-Secret",
+            "X-Password",
+            "X-Amz-Signature",
+            "X-Credentials",
+        ] {
+            assert!(header(name, "v").unwrap().1.is_sensitive(), "{name}");
+        }
+        for name in ["X-Client", "User-Agent", "Origin", "Accept-Language", "X-Request-Id"] {
+            assert!(!header(name, "v").unwrap().1.is_sensitive(), "{name}");
+        }
+    }
+
+    fn redirected(from: &str, to: &str) -> (Config, Vec<String>) {
+        let mut c = Config::default();
+        c.set_url(from).unwrap();
+        for (n, v) in [
+            ("Authorization", "Bearer t"),
+            ("Cookie", "c=1"),
+            ("Proxy-Authorization", "Basic x"),
+            ("X-Api-Key", "k"),
+            ("X-Client", "demo"),
+        ] {
+            c.add_header(n, v).unwrap();
+        }
+        let next = c.target.as_ref().unwrap().redirect(to).unwrap();
+        let dropped = c.follow_redirect(next);
+        (c, dropped)
+    }
+
+    fn names(c: &Config) -> Vec<&str> {
+        c.headers.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    #[test]
+    fn a_redirect_to_another_origin_sends_no_credentials() {
+        for to in [
+            "ws://other.example:80/x",
+            "ws://example.com:81/x",
+            "wss://example.com:80/x",
+            "https://example.com/x",
+            "ws://user:pw@example.com.evil/x",
+        ] {
+            let (c, dropped) = redirected("ws://u:pw@example.com/a", to);
+            assert_eq!(names(&c), ["x-client"], "{to}");
+            assert!(dropped.iter().any(|d| d.contains("URL")), "{to}: {dropped:?}");
+            assert_eq!(dropped.len(), 5, "{to}: {dropped:?}");
+            let auth = c.target.as_ref().unwrap().authorization.as_ref();
+            if to.contains("user:pw@") {
+                assert_eq!(
+                    auth.unwrap().to_str().unwrap(),
+                    format!("Basic {}", base64(b"user:pw"))
+                );
+            } else {
+                assert!(auth.is_none(), "{to}");
+            }
+        }
+        for to in ["/b", "ws://EXAMPLE.com/b", "http://example.com:80/b"] {
+            let (c, dropped) = redirected("ws://u:pw@example.com/a", to);
+            assert!(dropped.is_empty(), "{to}: {dropped:?}");
+            assert_eq!(names(&c).len(), 5, "{to}");
+            let auth = c.target.as_ref().unwrap().authorization.as_ref().unwrap();
+            assert_eq!(auth.to_str().unwrap(), format!("Basic {}", base64(b"u:pw")), "{to}");
+        }
+        // Dropped once, they stay dropped when a later redirect comes back.
+        let (mut c, _) = redirected("ws://u:pw@example.com/a", "ws://other.example/x");
+        let back = c.target.as_ref().unwrap().redirect("ws://example.com/a").unwrap();
+        assert!(c.follow_redirect(back).is_empty());
+        assert_eq!(names(&c), ["x-client"]);
+        assert!(c.target.as_ref().unwrap().authorization.is_none());
     }
 
     #[test]

@@ -60,7 +60,9 @@ pub struct ws_event {
     /// `WS_EVENT_ERROR`, `WS_EVENT_RECONNECTING`: what went wrong.
     pub error_kind: ws_error_kind,
     /// `WS_EVENT_ERROR`, `WS_EVENT_RECONNECTING`: a human-readable message,
-    /// NUL-terminated.
+    /// NUL-terminated, on one line: control characters in text from the peer
+    /// are escaped (`\n`, `\xNN`, ...). It never holds the value of a
+    /// request header or a URL's user information.
     pub message: *const c_char,
     /// `WS_EVENT_ERROR` of kind `WS_ERROR_HANDSHAKE_REJECTED`: the HTTP status.
     pub http_status: u16,
@@ -71,6 +73,7 @@ pub struct ws_event {
     /// `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: the close reason, UTF-8,
     /// "" if none. It is NUL-terminated, and keeps every byte the server
     /// sent, NUL bytes included: use `reason_len` for its length.
+    /// Control characters are kept too: escape it before you print or log it.
     pub reason: *const c_char,
     /// `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: length of `reason` in bytes
     /// (without the terminating NUL).
@@ -190,9 +193,17 @@ impl CText {
     }
 }
 
-/// A C string from Rust text, dropping any interior NUL.
+/// A C string from Rust text, dropping any interior NUL. For data (a
+/// subprotocol): kept as it came.
 pub fn cstring(s: &str) -> CString {
     CString::new(s.replace('\0', "")).unwrap_or_default()
+}
+
+/// A C string for a human-readable message (of an error or a reconnecting
+/// event), with control characters escaped ([`crate::log::escape`]): text
+/// from the peer in it can never pass for a line of its own.
+pub fn message(s: &str) -> CString {
+    cstring(&crate::log::escape(s))
 }
 
 static EMPTY: &[u8; 1] = b"\0";
@@ -244,7 +255,7 @@ impl Event {
 
     /// An error event from a connection error.
     pub fn error(e: &ConnError) -> Event {
-        Event::Error { kind: e.kind, message: cstring(&e.message), http_status: e.http_status }
+        Event::Error { kind: e.kind, message: message(&e.message), http_status: e.http_status }
     }
 
     /// Whether this is the final close event.

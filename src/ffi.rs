@@ -20,7 +20,8 @@ use std::{
     time::Duration,
 };
 
-/// A connection handle. 0 is never a valid handle.
+/// A connection handle: an opaque number (do not decode it). 0 is never a
+/// valid handle, and no value is issued twice in a process.
 #[allow(non_camel_case_types)]
 pub type ws_handle = u64;
 
@@ -113,12 +114,16 @@ pub extern "C" fn ws_version() -> *const c_char {
 ///   (0 for none), the message (valid during the call only) and `user_data`.
 ///   NULL: write lines to stderr. It may run on any thread, on several at
 ///   once; it may call `ws_*` functions (lines that arise on its thread
-///   while it runs are dropped, not recursed into).
+///   while it runs are dropped, not recursed into). Like an event callback
+///   it must return normally: no exception, `longjmp` or thread exit may
+///   leave it (see `ws_set_callback`).
 ///
 /// What is logged: connection attempts with the URL (without user
 /// information), DNS/TCP/TLS/upgrade steps, opens, closes, reconnects with
 /// the delay and reason, pings and pongs, message sizes, and errors. Header
-/// values are never logged, and no payload bytes.
+/// values are never logged, and no payload bytes. Each line is one line:
+/// control characters in it (from a close reason, say) are escaped as
+/// `\n`, `\r`, `\t`, `\xNN` or `\u{NNNN}`.
 ///
 /// When this returns, the previous logger function is no longer running on
 /// any other thread, so its `user_data` may be released.
@@ -152,6 +157,8 @@ pub extern "C" fn ws_status_str(status: i32) -> *const c_char {
 /// Copy the message of the last failed call made on the calling thread into
 /// `buf` (NUL-terminated, truncated never). Messages are per thread: read it
 /// on the thread that got the error. The message is "" if no call failed yet.
+/// It never holds the value of a header or a URL's user information: a URL
+/// is shown with everything between `//` and its last `@` as `***`.
 ///
 /// - `buf`: caller-owned buffer of `len` bytes; may be NULL when `len` is 0,
 ///   to ask for the size.
@@ -246,8 +253,14 @@ pub unsafe extern "C" fn ws_config_set_url(cfg: ws_config, url: *const c_char) -
 /// Add an HTTP header to the upgrade request (e.g. `Authorization`). May be
 /// called several times; the same name may repeat. Headers the handshake sets
 /// itself (Host, Upgrade, Connection, Sec-WebSocket-Key/-Version/-Protocol)
-/// are refused. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, bad name or
-/// value), `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+/// are refused. Values are never logged nor shown in messages. A header that
+/// may carry a credential (`Authorization`, `Proxy-Authorization`, `Cookie`,
+/// or a name containing `auth`, `cookie`, `credential`, `key`, `passw`,
+/// `secret`, `session`, `signature` or `token`, in any case) is not sent
+/// after a redirect to another origin (see `ws_config_set_max_redirects`).
+///
+/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, bad name or value),
+/// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
 ///
 /// # Safety
 /// `name` and `value` must be NULL or NUL-terminated strings.
@@ -653,8 +666,13 @@ pub extern "C" fn ws_config_set_queue_while_disconnected(
 /// redirect is then a `WS_ERROR_HANDSHAKE_REJECTED` with its status, and the
 /// message names the target. A redirect from `wss://` to `ws://` (or
 /// `http://`) is never followed. Every reconnect starts again from the
-/// configured URL. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (over
-/// `WS_MAX_REDIRECTS`, 20) or `WS_ERR_INVALID_HANDLE`.
+/// configured URL. A redirect to another origin (scheme, host or port)
+/// sends none of the credentials: not the URL's user information, nor
+/// the headers `ws_config_add_header` lists as credentials; they stay
+/// dropped for the rest of that attempt. Other headers are kept.
+///
+/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (over `WS_MAX_REDIRECTS`, 20)
+/// or `WS_ERR_INVALID_HANDLE`.
 #[no_mangle]
 pub extern "C" fn ws_config_set_max_redirects(cfg: ws_config, max: u32) -> ws_status {
     guard(|| {
@@ -786,6 +804,13 @@ pub unsafe extern "C" fn ws_create_with_config(cfg: ws_config, out: *mut ws_hand
 /// callback must return quickly; it may call any `ws_*` function, including
 /// `ws_send`, `ws_close` and `ws_free` on its own handle (these never block
 /// there). Pass NULL to go back to `ws_poll`.
+///
+/// The callback must return normally. A C++ exception that leaves it, a
+/// `longjmp` out of it, or ending the thread inside it (`pthread_exit`,
+/// cancellation) is undefined behaviour: it would unwind through the
+/// library's frames and leave the connection's state half-updated. Catch
+/// everything inside the callback; the C++ wrapper (`wsclient.hpp`) does
+/// this for its handlers.
 ///
 /// When this returns, the previous callback is no longer running (unless
 /// this is called from inside it), so its `user_data` may be released.

@@ -6,9 +6,10 @@
 
 use crate::ffi::ws_handle;
 use std::{
+    borrow::Cow,
     cell::Cell,
     ffi::{c_char, c_void, CString},
-    fmt,
+    fmt::{self, Write as _},
     io::Write,
     sync::{
         atomic::{AtomicI32, Ordering},
@@ -67,7 +68,8 @@ impl ws_log_level {
 
 /// A log function: the level, the handle the line is about (0 when none),
 /// the message (valid only during the call) and the `user_data` given to
-/// `ws_set_logger`. It may run on any thread, several at once.
+/// `ws_set_logger`. It may run on any thread, several at once. It must
+/// return normally (no exception, `longjmp` or thread exit out of it).
 #[allow(non_camel_case_types)]
 pub type ws_log_fn = Option<
     unsafe extern "C" fn(
@@ -132,7 +134,46 @@ pub fn set(level: ws_log_level, f: ws_log_fn, user_data: *mut c_void) {
     }
 }
 
+/// Whether `c` must not appear raw in a log line or message: C0 and C1
+/// controls, DEL, the Unicode line and paragraph separators and the
+/// bidirectional formatting characters (which can make a terminal show a
+/// line other than the one written).
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text that came from the peer (close reasons, HTTP reason phrases, header
+/// values, a redirect's `Location`) made safe for a log line or an event
+/// message: `\n`, `\r` and `\t` as such, other ASCII controls as `\xNN`,
+/// the other unsafe characters (C1 controls, U+2028, U+2029, bidirectional
+/// controls) as `\u{NNNN}`. A peer can then never start a line of its own,
+/// and every log line is one line.
+pub fn escape(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_ascii() && is_unsafe(c) => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if is_unsafe(c) => {
+                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Write one line (call through the `log!` macro, which checks the level).
+/// Control characters in it are escaped ([`escape`]).
 pub fn write(level: ws_log_level, handle: ws_handle, args: fmt::Arguments<'_>) {
     let user = SINK
         .lock()
@@ -140,6 +181,7 @@ pub fn write(level: ws_log_level, handle: ws_handle, args: fmt::Arguments<'_>) {
         .as_ref()
         .map(|s| (s.f, s.user_data, Arc::clone(&s.live)));
     let text = args.to_string();
+    let text = escape(&text);
     match user {
         None => {
             let line = if handle == 0 {
@@ -153,7 +195,8 @@ pub fn write(level: ws_log_level, handle: ws_handle, args: fmt::Arguments<'_>) {
         // ws_send) is dropped rather than recursed into.
         Some(_) if INSIDE.with(Cell::get) > 0 => {}
         Some((f, user_data, live)) => {
-            let msg = CString::new(text.replace('\0', "\\0")).unwrap_or_default();
+            // escape() leaves no NUL.
+            let msg = CString::new(text.into_owned()).unwrap_or_default();
             INSIDE.with(|c| c.set(c.get() + 1));
             // SAFETY: the user gave this function and data to ws_set_logger;
             // the message outlives the call. No lock is held.
@@ -186,5 +229,17 @@ mod tests {
         assert_eq!(ws_log_level::parse("off"), Some(WS_LOG_OFF));
         assert_eq!(ws_log_level::parse("loud"), None);
         assert!(WS_LOG_ERROR < WS_LOG_TRACE);
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert!(matches!(escape("plain text, é ü"), Cow::Borrowed(_)));
+        assert_eq!(escape("a\nwsclient error: forged"), "a\\nwsclient error: forged");
+        assert_eq!(escape("\r\t\0\x1b[31m\x7f"), "\\r\\t\\x00\\x1b[31m\\x7f");
+        assert_eq!(
+            escape("\u{85}\u{2028}\u{2029}\u{202e}"),
+            "\\u{0085}\\u{2028}\\u{2029}\\u{202e}"
+        );
+        assert_eq!(escape("C:\\path"), "C:\\path", "a backslash stays as it is");
     }
 }

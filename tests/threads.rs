@@ -239,7 +239,7 @@ fn an_idle_connection_uses_no_cpu() {
     let server = echo_server();
     let h = create(&server.url());
     expect_open(h);
-    let name = format!("wsclient-{}", h & 0xFFFF_FFFF);
+    let name = format!("wsclient-{}", wsclient::registry::slot(h));
     let before = thread_ticks(&name).expect("worker thread found");
     thread::sleep(Duration::from_secs(2));
     let after = thread_ticks(&name).unwrap();

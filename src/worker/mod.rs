@@ -9,7 +9,7 @@ use crate::{
     client::{ws_ready_state::*, Command, Shared},
     config::Config,
     error::{ws_error_kind, ConnError},
-    event::{cstring, CText, Event},
+    event::{cstring, message, CText, Event},
     log::log,
     policy::backoff::{Backoff, Ending},
 };
@@ -84,7 +84,7 @@ pub fn run(shared: Arc<Shared>, rx: Receiver<Command>, config: Config) {
             .unwrap_or_default();
         shared.emit(Event::Error {
             kind: ws_error_kind::WS_ERROR_INTERNAL,
-            message: cstring(&format!("internal error: the worker thread panicked: {what}")),
+            message: message(&format!("internal error: the worker thread panicked: {what}")),
             http_status: 0,
         });
         Closed::abnormal("internal error")
@@ -178,7 +178,7 @@ fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
             attempt: n,
             delay_ms: delay.as_millis() as u64,
             kind,
-            message: cstring(&message),
+            message: crate::event::message(&message),
             code: closed.code,
             reason: CText::new(&closed.reason),
             was_clean: closed.clean,
@@ -246,14 +246,24 @@ fn attempt(
         let next =
             target.redirect(&location).map_err(|why| rejected(format!("HTTP {status}: {why}")))?;
         log!(WS_LOG_INFO, shared.handle(), "HTTP {status}: redirected to {}", next.url);
+        let tls = next.tls;
         let mut c = cfg.clone();
-        if next.tls && c.connector.is_none() {
+        // Another origin gets no credentials (config::follow_redirect).
+        let dropped = c.follow_redirect(next);
+        if !dropped.is_empty() {
+            log!(
+                WS_LOG_INFO,
+                shared.handle(),
+                "not sent to the new origin: {}",
+                dropped.join(", ")
+            );
+        }
+        if tls && c.connector.is_none() {
             let connector = c
                 .tls_connector()
                 .map_err(|e| ConnError::new(ws_error_kind::WS_ERROR_TLS, e.message))?;
             c.connector = Some(connector);
         }
-        c.target = Some(next);
         redirected = Some(c);
     }
     unreachable!("the loop returns")

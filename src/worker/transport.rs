@@ -459,7 +459,7 @@ fn upgrade(
 /// Room in tungstenite's write buffer for the frames it queues by itself
 /// (pongs, the close echo): when the server does not read, a ping flood
 /// cannot grow the buffer past this; the latest pong waits in its place.
-pub const CONTROL_ROOM: usize = 256 << 10;
+pub(crate) const CONTROL_ROOM: usize = 256 << 10;
 /// tungstenite's write buffer size: frames are collected up to this before
 /// they are written.
 const WRITE_BUFFER: usize = 128 << 10;
