@@ -238,7 +238,7 @@ impl Event {
             Event::Close { code, reason, was_clean, unsent_messages, unsent_bytes } => log!(
                 WS_LOG_INFO,
                 handle,
-                "closed with {code} {:?} ({}); {unsent_messages} messages ({unsent_bytes} bytes) \
+                "closed with {code} '{}' ({}); {unsent_messages} messages ({unsent_bytes} bytes) \
                  never sent",
                 reason.as_str(),
                 if *was_clean { "clean" } else { "not clean" }
