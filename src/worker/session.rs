@@ -213,12 +213,9 @@ impl Session<'_> {
         let done = self.ws.get_mut().take_completed();
         let (mut n, mut bytes) = (0u64, 0u64);
         for _ in 0..done {
-            match self.in_flight.pop_front() {
-                Some(Some(m)) => {
-                    n += 1;
-                    bytes += m.len() as u64;
-                }
-                Some(None) | None => {}
+            if let Some(Some(m)) = self.in_flight.pop_front() {
+                n += 1;
+                bytes += m.len() as u64;
             }
         }
         if n > 0 {
