@@ -420,6 +420,7 @@ impl Shared {
             s.delivering = Some(thread_token());
             drop(s);
             let view = ev.event.view(self.handle.load(Ordering::Relaxed));
+            let _inside = InCallback::enter();
             // SAFETY: the callback contract of ws_set_callback; `view` points
             // into `ev`, which outlives the call.
             unsafe { (cb.f)(&view, cb.user_data) };
@@ -448,9 +449,16 @@ impl Shared {
         self.dispatch();
     }
 
-    /// Wait until no other thread runs the callback.
+    /// Wait until no other thread runs the callback. From inside a callback
+    /// (of any handle) it does not wait: that callback's worker may be
+    /// waiting for ours, and two callbacks that free or re-register each
+    /// other's handles would wait for each other for ever. The caller's
+    /// change then takes effect from the next event on.
     fn wait_idle<'a>(&'a self, mut s: MutexGuard<'a, Sink>) -> MutexGuard<'a, Sink> {
         let me = thread_token();
+        if InCallback::active() {
+            return s;
+        }
         while s.delivering.is_some_and(|t| t != me) {
             s = self.sink_cv.wait(s).unwrap_or_else(|e| e.into_inner());
         }
@@ -705,7 +713,8 @@ impl Client {
         let join = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(join) = join {
             let on_worker = self.shared.worker_token.load(Ordering::Relaxed) == thread_token();
-            if done && !on_worker {
+            // From a callback, never join: that worker may be joining ours.
+            if done && !on_worker && !InCallback::active() {
                 let _ = join.join();
             } else {
                 background::keep(join, Arc::clone(&self.shared));
@@ -759,6 +768,33 @@ impl Client {
         next.headers.retain(|(n, _)| *n != header.0);
         next.headers.push(header);
         Ok(())
+    }
+}
+
+thread_local! {
+    /// How many callbacks this thread is running (nested: a callback that
+    /// sets a callback that runs at once).
+    static CALLBACK_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the current thread as running a user callback until dropped (also
+/// when the callback unwinds).
+struct InCallback;
+
+impl InCallback {
+    fn enter() -> InCallback {
+        CALLBACK_DEPTH.with(|d| d.set(d.get() + 1));
+        InCallback
+    }
+
+    fn active() -> bool {
+        CALLBACK_DEPTH.with(|d| d.get() > 0)
+    }
+}
+
+impl Drop for InCallback {
+    fn drop(&mut self) {
+        CALLBACK_DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
     }
 }
 

@@ -812,8 +812,11 @@ pub unsafe extern "C" fn ws_create_with_config(cfg: ws_config, out: *mut ws_hand
 /// everything inside the callback; the C++ wrapper (`wsclient.hpp`) does
 /// this for its handlers.
 ///
-/// When this returns, the previous callback is no longer running (unless
-/// this is called from inside it), so its `user_data` may be released.
+/// Called from a plain thread, this returns once the previous callback is no
+/// longer running, so its `user_data` may be released. Called from inside a
+/// callback (of this handle or of any other), it returns at once without
+/// waiting, so callbacks that re-register each other's handles never
+/// deadlock; the new callback takes over from the next event.
 ///
 /// Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
 ///
@@ -988,10 +991,24 @@ pub unsafe extern "C" fn ws_close(
 /// the program exits, closes still under way are cut short and their
 /// threads joined (for at most half a second), so no library thread or
 /// allocation outlives the program.
-/// Pending and later events are dropped, and once this returns the callback
-/// is never called again, unless `ws_free` was called from inside that
-/// callback, which is allowed and returns at once. Every later call with
-/// this handle returns `WS_ERR_INVALID_HANDLE`; so does a second `ws_free`.
+/// Pending and later events are dropped, and no callback of this handle
+/// starts after this returns. What it waits for depends on where it is
+/// called:
+/// - from a plain thread (no callback of any handle running on it): it
+///   waits until a callback of this handle running on its worker returns, so
+///   once it returns that callback is not running and its `user_data` may be
+///   freed;
+/// - from inside a callback of this handle: it returns at once; the callback
+///   finishes normally and is the last one;
+/// - from inside a callback of another handle: it returns at once, without
+///   waiting (that worker may be waiting for this one: two callbacks freeing
+///   each other's handles never deadlock). A callback of the freed handle
+///   that is running right now on its own worker may still be finishing;
+///   none starts afterwards. Free its `user_data` from a plain thread, or
+///   from its close event.
+///
+/// Every later call with this handle returns `WS_ERR_INVALID_HANDLE`; so
+/// does a second `ws_free`.
 ///
 /// Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
 #[no_mangle]
