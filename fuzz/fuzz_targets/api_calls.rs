@@ -74,6 +74,25 @@ unsafe extern "C" fn callback(ev: *const ws_event, user: *mut c_void) {
         },
         _ => {}
     }
+    // Touch another handle: re-register its callback, attach it to the
+    // queue, or free it, while its own callback may be running on its
+    // worker (which may be doing the same to ours).
+    let other = world.handles[(ev.len + ev.r#type as usize) % SLOTS].load(Ordering::SeqCst);
+    if other == 0 || other == ev.handle {
+        return;
+    }
+    match (ev.len / 3) % 4 {
+        0 => documented(ws_set_callback(other, Some(callback), user)),
+        1 => documented(ws_queue_attach(other, world.queue.load(Ordering::SeqCst))),
+        2 => {
+            for slot in &world.handles {
+                if slot.compare_exchange(other, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                    documented(ws_free(other));
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 unsafe fn step(world: &'static World, op: u8, arg: u8) {
