@@ -95,7 +95,7 @@ class ConnectError(WebSocketError, ConnectionError):
 
 
 class ConnectTimeout(WebSocketError, TimeoutError):
-    """TCP connect, TLS handshake and HTTP upgrade took longer than connect_timeout."""
+    """The TCP connect took longer than connect_timeout, or TLS and the HTTP upgrade longer than handshake_timeout."""
 
 
 class TLSError(WebSocketError):
