@@ -84,6 +84,7 @@ fn a_ping_flood_from_a_server_that_never_reads_cannot_grow_the_client() {
         other => panic!("{other:?}"),
     }
     let grown = rss().saturating_sub(before);
+    println!("ping flood: RSS grew by {:.1} MiB over {PINGS} pings", grown as f64 / MIB as f64);
     assert!(grown < 24 * MIB, "RSS grew by {} MiB during the ping flood", grown / MIB);
     ok(ws_free(h));
 }
@@ -139,6 +140,7 @@ fn a_slow_consumer_holds_back_a_flooding_server_and_then_gets_everything_in_orde
     while let Ok(i) = written.try_recv() {
         sent = i;
     }
+    println!("message flood: the server wrote {sent} of {COUNT} messages while nobody read");
     assert!(sent < COUNT / 2, "the server wrote {sent} messages while nobody read");
     let s = stats(h);
     assert!(s.undelivered_events <= 100 && s.undelivered_bytes <= 2 * MIB + (64 << 10), "{s:?}");
@@ -161,6 +163,7 @@ fn a_slow_consumer_holds_back_a_flooding_server_and_then_gets_everything_in_orde
             }
         }
     }
+    println!("message flood: RSS peak growth {:.1} MiB", peak as f64 / MIB as f64);
     assert!(peak < 48 * MIB, "RSS grew by {} MiB", peak / MIB);
     // No heartbeat error while we were the ones not reading.
     assert!(matches!(try_next(h, 0), Err(ws_status::WS_ERR_TIMEOUT)));
@@ -238,9 +241,11 @@ fn close_finishes_within_its_timeout_while_the_server_takes_nothing() {
         ok(send(h, &payload, true));
     }
     ok(close(h, 1000));
+    let closing = Instant::now();
     // Only messages and the close event can come: no heartbeat error, no
     // reconnecting.
     let evs = until(h, 30_000, |e| matches!(e, Ev::Close { .. }));
+    println!("close against a server that never reads: {:?} (timeout 500 ms)", closing.elapsed());
     let (close, before) = evs.split_last().unwrap();
     assert!(before.iter().all(|e| matches!(e, Ev::Message { .. })), "{before:?}");
     match close.clone() {
