@@ -15,6 +15,13 @@ APT_PACKAGES := gcc g++ make pkg-config cmake libssl-dev valgrind
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 
+# $(call install-file,MODE,SOURCE,DEST): install SOURCE as DEST by copying it
+# to a temporary file in DEST's folder and renaming that over DEST. A process
+# that has the old DEST mapped (a Node or Python process with the library
+# loaded) keeps its intact copy, where copying over it in place could crash
+# it; and DEST is never seen half written.
+install-file = install -m $(1) $(2) $(3).tmp.$$$$ && mv -f $(3).tmp.$$$$ $(3)
+
 .PHONY: fuzz fuzz-build check-memory check-threads soak soak-ci install uninstall test-install
 .PHONY: all build demo test test-rust test-python test-node python node bench bench-quick bench-deps deps lint clean
 
@@ -55,7 +62,7 @@ python: build
 ## The Node package's dependencies, and the library bundled next to it.
 node: build
 	cd bindings/node && npm ci --no-audit --no-fund --loglevel=error
-	cp $(RELEASE)/libwsclient.so bindings/node/
+	$(call install-file,755,$(RELEASE)/libwsclient.so,bindings/node/libwsclient.so)
 
 ## Build everything, start the bundled echo server, run the C, Python and Node examples
 ## against it (the reconnecting ones while the server is stopped and started again).
@@ -153,15 +160,15 @@ SUBST   := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
 
 install: build
 	install -d $(LIBDIR)/pkgconfig $(CMAKEDIR) $(INCDIR) $(BINDIR)
-	install -m 755 $(RELEASE)/libwsclient.so $(LIBDIR)/libwsclient.so.$(VERSION)
+	$(call install-file,755,$(RELEASE)/libwsclient.so,$(LIBDIR)/libwsclient.so.$(VERSION))
 	ln -sf libwsclient.so.$(VERSION) $(LIBDIR)/libwsclient.so.$(MAJOR)
 	ln -sf libwsclient.so.$(MAJOR) $(LIBDIR)/libwsclient.so
-	install -m 644 $(RELEASE)/libwsclient.a $(LIBDIR)/libwsclient.a
+	$(call install-file,644,$(RELEASE)/libwsclient.a,$(LIBDIR)/libwsclient.a)
 	install -m 644 include/wsclient.h include/wsclient.hpp $(INCDIR)/
 	$(SUBST) packaging/wsclient.pc.in > $(LIBDIR)/pkgconfig/wsclient.pc
 	$(SUBST) packaging/wsclientConfig.cmake.in > $(CMAKEDIR)/wsclientConfig.cmake
 	$(SUBST) packaging/wsclientConfigVersion.cmake.in > $(CMAKEDIR)/wsclientConfigVersion.cmake
-	install -m 755 $(RELEASE)/wsclient $(BINDIR)/wsclient
+	$(call install-file,755,$(RELEASE)/wsclient,$(BINDIR)/wsclient)
 
 uninstall:
 	rm -f $(LIBDIR)/libwsclient.so.$(VERSION) $(LIBDIR)/libwsclient.so.$(MAJOR) \

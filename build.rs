@@ -10,6 +10,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=CI");
+    valgrind_cfg();
     let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("wsclient.h");
 
@@ -61,5 +62,27 @@ fn main() {
             fs::create_dir_all(committed.parent().unwrap()).unwrap();
             fs::write(&committed, new).unwrap();
         }
+    }
+}
+
+/// The valgrind tests of tests/c_api.rs are marked ignored, with the reason,
+/// when valgrind is not installed (or WSCLIENT_SKIP_VALGRIND is set), so that
+/// `cargo test` never reports a memory check as passed that did not run.
+/// Under CI they always run, and fail without valgrind.
+fn valgrind_cfg() {
+    println!("cargo:rustc-check-cfg=cfg(wsclient_no_valgrind, wsclient_skip_valgrind)");
+    println!("cargo:rerun-if-env-changed=WSCLIENT_SKIP_VALGRIND");
+    if env::var_os("WSCLIENT_SKIP_VALGRIND").is_some() {
+        println!("cargo:rustc-cfg=wsclient_skip_valgrind");
+        return;
+    }
+    let found = env::var_os("PATH")
+        .map(|p| env::split_paths(&p).map(|d| d.join("valgrind")).find(|f| f.is_file()))
+        .unwrap_or_default();
+    match found {
+        // Run again if it goes away.
+        Some(path) => println!("cargo:rerun-if-changed={}", path.display()),
+        None if env::var_os("CI").is_none() => println!("cargo:rustc-cfg=wsclient_no_valgrind"),
+        None => {}
     }
 }

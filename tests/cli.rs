@@ -3,13 +3,15 @@
 mod common;
 use common::{proxy::*, *};
 use std::{
-    io::Write,
-    process::{Command, Output, Stdio},
+    io::{BufRead, BufReader, Read, Write},
+    process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio},
     sync::{mpsc, Mutex},
+    thread,
     time::Duration,
 };
 use tungstenite::{
     handshake::server::{ErrorResponse, Request, Response},
+    protocol::{frame::coding::CloseCode, CloseFrame},
     Message,
 };
 
@@ -24,6 +26,83 @@ fn cli(args: &[&str], stdin: &str) -> Output {
         .unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// The tool running, its stderr (the events) read line by line as they
+/// come, so that a test acts on what it printed rather than on time.
+struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    err: Vec<String>,
+    stdout: thread::JoinHandle<String>,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Running {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wsclient"))
+            .args(args)
+            .env_remove("WSCLIENT_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let err = BufReader::new(child.stderr.take().unwrap());
+        thread::spawn(move || {
+            for line in err.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut out = child.stdout.take().unwrap();
+        let stdout = thread::spawn(move || {
+            let mut s = String::new();
+            let _ = out.read_to_string(&mut s);
+            s
+        });
+        Running { stdin: child.stdin.take(), child, lines, err: Vec::new(), stdout }
+    }
+
+    /// Wait for a stderr line starting with `prefix` (an earlier one
+    /// counts); false if the tool ended first.
+    fn saw(&mut self, prefix: &str) -> bool {
+        if self.err.iter().any(|l| l.starts_with(prefix)) {
+            return true;
+        }
+        // A bound against hanging only; the tool reacts in milliseconds.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(60)) {
+            let hit = line.starts_with(prefix);
+            self.err.push(line);
+            if hit {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn expect(&mut self, prefix: &str) {
+        if !self.saw(prefix) {
+            let _ = self.child.kill();
+            panic!("no '{prefix}' on stderr:\n{}", self.err.join("\n"));
+        }
+    }
+
+    /// Close stdin, wait for the exit: (status, stdout, stderr).
+    fn finish(mut self) -> (ExitStatus, String, String) {
+        drop(self.stdin.take());
+        while let Ok(line) = self.lines.recv() {
+            self.err.push(line);
+        }
+        let status = self.child.wait().unwrap();
+        (status, self.stdout.join().unwrap(), self.err.join("\n"))
+    }
+}
+
+fn refused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn text(b: &[u8]) -> String {
@@ -106,33 +185,20 @@ fn headers_subprotocols_and_binary_reach_the_server() {
 fn shows_reconnects_and_pongs() {
     let server = echo_server();
     let proxy = Proxy::start(server.port);
-    let url = proxy.url();
-    let cut = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(700));
-        proxy.cut();
-        proxy
-    });
-    let o = cli(&[&url, "--ping-interval", "100", "--timeout", "2.5"], "");
-    let _proxy = cut.join().unwrap();
-    let err = text(&o.stderr);
-    assert!(err.contains("* pong: "), "{err}");
-    assert!(err.contains("* reconnecting: attempt 1 in "), "{err}");
-    assert!(err.contains("* open again"), "{err}");
+    let mut cli = Running::start(&[&proxy.url(), "--ping-interval", "100"]);
+    cli.expect("* open ");
+    cli.expect("* pong: ");
+    proxy.cut();
+    cli.expect("* reconnecting: attempt 1 in ");
+    cli.expect("* open again");
+    // The end of stdin closes it: a normal end, after a healed outage.
+    let (status, _, err) = cli.finish();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("* closed: 1000"), "{err}");
 }
 
 #[test]
-fn failures_exit_with_1_and_bad_usage_with_2() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let o = cli(&[&format!("ws://127.0.0.1:{port}/"), "--no-reconnect"], "");
-    assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("WS_ERROR_CONNECT_REFUSED"), "{}", text(&o.stderr));
-
-    // --count not reached before --timeout.
-    let server = echo_server();
-    let o = cli(&[&server.url(), "-n", "3", "-t", "1"], "one\n");
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("with 1 of 3 messages"), "{}", text(&o.stderr));
-
+fn bad_usage_exits_with_2() {
     for args in [
         &[][..],
         &["--bogus", "ws://h/"],
@@ -148,6 +214,96 @@ fn failures_exit_with_1_and_bad_usage_with_2() {
     }
     let o = cli(&["--version"], "");
     assert!(o.status.success() && text(&o.stdout).starts_with("wsclient "));
+    let o = cli(&["--help"], "");
+    assert!(o.status.success() && text(&o.stdout).contains("exit status:"));
+}
+
+#[test]
+fn a_failure_with_no_reconnect_exits_with_1() {
+    let o = cli(&[&format!("ws://127.0.0.1:{}/", refused_port()), "--no-reconnect"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("WS_ERROR_CONNECT_REFUSED"), "{}", text(&o.stderr));
+
+    // Open, then the server drops the connection: the error ends the run.
+    let server = serve(|stream| {
+        let mut ws = tungstenite::accept(stream).unwrap();
+        let _ = ws.read();
+    });
+    let o = cli(&[&server.url(), "--no-reconnect", "-n", "2"], "one\n");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("* open"), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("! error (WS_ERROR_NETWORK)"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn a_timeout_run_that_never_connected_exits_with_1() {
+    // Retrying all along against a refused port: the reconnects are not
+    // success. With --count too.
+    let url = format!("ws://127.0.0.1:{}/", refused_port());
+    for args in [&[&url, "--timeout", "1.5"][..], &[&url, "-n", "1", "-t", "1.5"]] {
+        let o = cli(args, "");
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("* reconnecting: attempt 1"), "{err}");
+        assert!(err.contains("wsclient: timeout after 1.5 s: never connected"), "{err}");
+    }
+}
+
+#[test]
+fn a_timeout_while_down_after_an_error_exits_with_1() {
+    let server = echo_server();
+    let proxy = Proxy::start(server.port);
+    let mut cli = Running::start(&[&proxy.url(), "--timeout", "5"]);
+    // Open (unless the machine is too slow to connect within the 5 s: then
+    // it never connected, which also exits with 1).
+    if cli.saw("* open ") {
+        proxy.set(Mode::Refuse);
+        proxy.cut();
+        cli.expect("! error ");
+    }
+    let (status, _, err) = cli.finish();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("wsclient: timeout after 5.0 s: not connected ("), "{err}");
+}
+
+#[test]
+fn a_server_close_before_count_exits_with_1_and_a_clean_one_without_count_with_0() {
+    let server = serve(|stream| {
+        let mut ws = tungstenite::accept(stream).unwrap();
+        let _ = ws.read();
+        let _ = ws.close(Some(CloseFrame { code: CloseCode::Normal, reason: "bye".into() }));
+        while ws.read().is_ok() {}
+    });
+    let o = cli(&[&server.url(), "-n", "5"], "one\n");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("* closed: 1000 'bye'"), "{}", text(&o.stderr));
+    // stdin stays open: only the server's clean close ends the run.
+    let mut cli = Running::start(&[&server.url()]);
+    cli.expect("* open ");
+    writeln!(cli.stdin.as_mut().unwrap(), "hello").unwrap();
+    cli.expect("* closed: 1000 'bye'");
+    let (status, _, err) = cli.finish();
+    assert_eq!(status.code(), Some(0), "{err}");
+}
+
+#[test]
+fn a_timeout_on_a_working_connection_exits_with_0_or_with_3_short_of_count() {
+    // Bounds for connecting to 127.0.0.1, not timing claims.
+    let server = echo_server();
+    let o = cli(&[&server.url(), "-t", "2"], "one\n");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("< one"));
+
+    let o = cli(&[&server.url(), "-n", "3", "-t", "2"], "one\n");
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("timeout after 2.0 s with 1 of 3 messages"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let o = cli(&[&server.url(), "-n", "1", "-t", "30"], "one\n");
+    assert_eq!(o.status.code(), Some(0), "--count reached first: {}", text(&o.stderr));
 }
 
 #[test]

@@ -4,7 +4,10 @@
 #  (b) the CMake project in examples/cmake (find_package(wsclient)), in C,
 #      statically linked C, and C++ with the wrapper;
 #  (c) a statically linked C program from pkg-config --static;
-#  (d) the installed CLI.
+#  (d) the installed CLI;
+#  (e) `make install` again while a process has the library loaded: the
+#      library is replaced by a rename (a new file), never rewritten in
+#      place under that process, which keeps working.
 # Each one exchanges a message with the bundled echo server. Then the
 # installed library's exports and soname are checked, and `make uninstall`
 # must leave nothing behind.
@@ -75,6 +78,30 @@ expect_echo "pkg-config (static)" "$work/user_static" "$url"
 out=$(echo hello | "$prefix/bin/wsclient" --count 1 "$url" 2>/dev/null) || fail "wsclient CLI: $out"
 grep -q '^< hello$' <<<"$out" || fail "wsclient CLI: no echo in: $out"
 echo "test-install: CLI: ok"
+
+# (e) Reinstall under a process that has the library mapped. It prints the
+# version, waits for a line on stdin, and calls into the library again.
+lib=$prefix/lib/libwsclient.so.$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+coproc HOLDER { python3 -c '
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+lib.ws_version.restype = ctypes.c_char_p
+print(lib.ws_version().decode(), flush=True)
+sys.stdin.readline()
+print(lib.ws_version().decode(), flush=True)
+' "$lib"; }
+read -r -t 30 first <&"${HOLDER[0]}" || fail "the process holding the library did not start"
+inode=$(stat -c %i "$lib")
+# (Without the PKG_CONFIG_PATH set above: openssl-sys would rebuild for it.)
+env -u PKG_CONFIG_PATH make -s install PREFIX="$prefix" >/dev/null
+[ "$(stat -c %i "$lib")" != "$inode" ] || fail "make install rewrote the loaded library in place"
+echo >&"${HOLDER[1]}"
+read -r -t 30 second <&"${HOLDER[0]}" || fail "the process holding the library died at the reinstall"
+[ "$second" = "$first" ] || fail "the process holding the library read '$second' after the reinstall"
+wait "$HOLDER_PID" || fail "the process holding the library failed after the reinstall"
+leftover=$(find "$prefix" -name '*.tmp.*')
+[ -z "$leftover" ] || fail "temporary files left: $leftover"
+echo "test-install: reinstall under a process using the library: ok"
 
 # Only ws_* functions are exported; the soname carries the major version.
 exports=$(nm -D --defined-only "$prefix/lib/libwsclient.so" | awk '{print $3}')

@@ -29,7 +29,11 @@ class BuildWithLibrary(build_py):
         lib = self._build_library()
         if lib is not None:
             dest = Path(self.build_lib) / "wsclient" / LIB
-            shutil.copy2(lib, dest)
+            # A new file renamed over the old one, never a rewrite in place
+            # of a library some process may have loaded.
+            tmp = dest.with_name(f"{dest.name}.tmp.{os.getpid()}")
+            shutil.copy2(lib, tmp)
+            os.replace(tmp, dest)
             print(f"wsclient: bundled {lib} into the package")
 
     def _build_library(self) -> "Path | None":

@@ -3,11 +3,13 @@
  *
  *   ./reconnect ws://127.0.0.1:9001 [SECONDS]
  *
- * Sends "msg N" every 100 ms for SECONDS (default 6), printing every event.
- * When the server disappears the library reports the error and each
- * reconnect attempt, keeps what is sent meanwhile in its queue, and delivers
- * it in order after the next open. Exits 0 when a reconnect happened and
- * every message sent while disconnected came back.
+ * Sends "msg N" every 100 ms until SECONDS (default 6) after the first
+ * open, printing every event. When the server disappears the library
+ * reports the error and each reconnect attempt, keeps what is sent meanwhile
+ * in its queue, and delivers it in order after the next open. Sending goes
+ * on while the connection is down (for at most a minute more), so an outage
+ * never ends the run. Exits 0 when a reconnect happened and every message
+ * sent while disconnected came back.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdio.h>
@@ -36,12 +38,12 @@ int main(int argc, char **argv) {
     const char *url = argc > 1 ? argv[1] : "ws://127.0.0.1:9001";
     double seconds = argc > 2 ? atof(argv[2]) : 6.0;
     static char sent_down[MAX_MSGS], echoed[MAX_MSGS];
-    int sent = 0, reconnects = 0, missing = 0, i;
+    int sent = 0, reconnects = 0, missing = 0, opened = 0, open_now = 0, i;
     ws_config cfg;
     ws_handle h;
     ws_event ev;
     ws_status st;
-    double start, next_send, end;
+    double start, next_send, end, give_up;
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a pipe */
     if ((st = ws_config_new(&cfg)) != WS_OK)
@@ -58,9 +60,18 @@ int main(int argc, char **argv) {
     start = now_s();
     next_send = start;
     end = start + seconds;
+    give_up = start + seconds + 60.0;
     for (;;) {
         double t = now_s();
         int wait_ms;
+        /* The SECONDS count from the first open; while the connection is
+         * down, the end moves along, so what is sent during an outage is
+         * seen coming back after it. */
+        if (!open_now && t < give_up) {
+            double e = opened ? t : t + seconds;
+            if (e > end)
+                end = e;
+        }
         if (t >= next_send && t < end && sent < MAX_MSGS) {
             char text[32];
             ws_ready_state state;
@@ -87,6 +98,7 @@ int main(int argc, char **argv) {
         case WS_EVENT_OPEN:
             printf("open%s\n", ev.is_reconnect ? " (reconnected: subscribe again here)" : "");
             reconnects += ev.is_reconnect;
+            opened = open_now = 1;
             break;
         case WS_EVENT_MESSAGE:
             if (ev.len > 4 && memcmp(ev.data, "msg ", 4) == 0) {
@@ -98,20 +110,23 @@ int main(int argc, char **argv) {
             break;
         case WS_EVENT_ERROR:
             printf("error: %s\n", ev.message);
+            open_now = 0;
             break;
         case WS_EVENT_RECONNECTING:
             printf("reconnecting: attempt %u in %llu ms\n", ev.attempt, (unsigned long long)ev.delay_ms);
+            open_now = 0;
             break;
         case WS_EVENT_PONG:
             break;
         case WS_EVENT_CLOSE:
             printf("closed: %u\n", (unsigned)ev.code);
+            open_now = 0;
             break;
         default:
             break;
         }
         ws_event_free(&ev);
-        if (now_s() >= end) {
+        if (open_now && now_s() >= end) {
             int all = 1;
             for (i = 0; i < sent; i++)
                 all = all && echoed[i];

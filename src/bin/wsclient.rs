@@ -34,13 +34,26 @@ options:
       --insecure               do not verify the server's certificate (tests only)
       --binary                 send stdin lines as binary messages
       --json                   one JSON object per event on stdout, instead of text
-  -n, --count N                exit 0 after N messages arrive
-  -t, --timeout S              exit after S seconds (status 1 if --count was not reached)
+  -n, --count N                close and exit after N messages arrive
+  -t, --timeout S              exit after S seconds
   -V, --version                print the version
   -h, --help                   this help
 
-exit status: 0 done; 1 the connection failed or --count was not reached in
-time; 2 bad usage";
+exit status:
+  0  done: N messages arrived (--count), the --timeout ran out while
+     connected, or the connection closed normally (end of stdin, or a clean
+     close by the server)
+  1  the connection failed: it never opened, an error ended it (refused,
+     TLS, rejected upgrade, a failure with --no-reconnect), it was down after
+     an error when the --timeout ran out, or it closed before N messages
+  2  bad usage
+  3  the --timeout ran out on a working connection before N messages arrived";
+
+/// Exit statuses (see USAGE).
+const EXIT_OK: u8 = 0;
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_SHORT: u8 = 3;
 
 struct Args {
     url: String,
@@ -218,14 +231,14 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             eprintln!("wsclient: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     let config = match config(&args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("wsclient: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     let max_line = config.max_message_size;
@@ -233,16 +246,20 @@ fn main() -> ExitCode {
         Ok(c) => Arc::new(c),
         Err(e) => {
             eprintln!("wsclient: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     if let Err(e) = client.start(1) {
         eprintln!("wsclient: {}", e.message);
-        return ExitCode::from(1);
+        return ExitCode::from(EXIT_FAILED);
     }
     let out = Arc::new(Out { json: args.json });
     let deadline = args.timeout.map(|t| Instant::now() + t);
+    // Opened at least once; open right now; the error that took the
+    // connection down, until the next open.
     let mut opened = false;
+    let mut open_now = false;
+    let mut last_error: Option<String> = None;
     let stdin_done = Arc::new(AtomicBool::new(false));
 
     // stdin: each line is a message; at the end, close (once open) unless
@@ -295,7 +312,6 @@ fn main() -> ExitCode {
 
     let mut received = 0u64;
     let mut close_asked = false;
-    let mut failed = false;
     loop {
         if stdin_done.load(Ordering::SeqCst)
             && args.count.is_none()
@@ -311,17 +327,21 @@ fn main() -> ExitCode {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     let short = args.count.is_some_and(|n| received < n);
-                    eprintln!(
-                        "wsclient: timeout after {:.1} s{}",
-                        args.timeout.unwrap().as_secs_f64(),
-                        if short {
-                            format!(" with {received} of {} messages", args.count.unwrap())
-                        } else {
-                            String::new()
-                        }
-                    );
+                    let (status, why) = if !opened {
+                        (EXIT_FAILED, ": never connected".to_string())
+                    } else if !open_now {
+                        let e = last_error.as_deref().unwrap_or("connection lost");
+                        (EXIT_FAILED, format!(": not connected ({e})"))
+                    } else if short {
+                        let n = args.count.unwrap_or(0);
+                        (EXIT_SHORT, format!(" with {received} of {n} messages"))
+                    } else {
+                        (EXIT_OK, String::new())
+                    };
+                    let secs = args.timeout.unwrap_or_default().as_secs_f64();
+                    eprintln!("wsclient: timeout after {secs:.1} s{why}");
                     client.free();
-                    return ExitCode::from(if short || failed { 1 } else { 0 });
+                    return ExitCode::from(status);
                 }
                 left.min(Duration::from_millis(100))
             }
@@ -335,6 +355,8 @@ fn main() -> ExitCode {
         match ev {
             Event::Open { protocol, reconnect } => {
                 opened = true;
+                open_now = true;
+                last_error = None;
                 let p = protocol.to_string_lossy();
                 out.event(
                     format!(
@@ -364,7 +386,8 @@ fn main() -> ExitCode {
                     ),
                     format!("! error ({kind:?}): {m}"),
                 );
-                failed = true;
+                open_now = false;
+                last_error = Some(format!("{kind:?}: {m}"));
             }
             Event::Reconnecting { attempt, delay_ms, message, .. } => {
                 let m = message.to_string_lossy();
@@ -375,7 +398,7 @@ fn main() -> ExitCode {
                     ),
                     format!("* reconnecting: attempt {attempt} in {delay_ms} ms ({m})"),
                 );
-                failed = false;
+                open_now = false;
             }
             Event::Pong { rtt_us } => out.event(
                 format!("\"event\":\"pong\",\"rtt_us\":{rtt_us}"),
@@ -391,12 +414,14 @@ fn main() -> ExitCode {
                     format!("* closed: {code} '{r}'{}", if was_clean { "" } else { " (not clean)" }),
                 );
                 client.free();
+                // Done only if it got what was asked for, and no error was
+                // left unhealed by a later open.
                 let counted = args.count.map_or(true, |n| received >= n);
-                let ok = counted && !failed && (close_asked || was_clean);
-                return ExitCode::from(if ok { 0 } else { 1 });
+                let ok = opened && counted && last_error.is_none() && (close_asked || was_clean);
+                return ExitCode::from(if ok { EXIT_OK } else { EXIT_FAILED });
             }
         }
     }
     client.free();
-    ExitCode::from(1)
+    ExitCode::from(EXIT_FAILED)
 }

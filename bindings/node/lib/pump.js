@@ -6,11 +6,17 @@
 // main thread never waits for a worker. While a socket is open a poll is
 // pending, which keeps the process alive; after the last close none is, and
 // the process can exit by itself.
+//
+// Node joins its worker pool when the process exits, so a poll must never
+// block that: each one waits at most POLL_MS, and on 'exit' (process.exit(),
+// an uncaught exception, the end of the loop) the pending one is woken, so
+// the process ends at once even with sockets open and no event coming.
 
 const { koffi, api, WsEvent } = require('./native');
 const { fromStatus } = require('./errors');
 
 const BATCH = 256;
+const POLL_MS = 100;
 
 class Pump {
   constructor() {
@@ -28,6 +34,7 @@ class Pump {
       this.queue = out[0];
       this.events = koffi.alloc(WsEvent, BATCH);
       this.count = koffi.alloc('size_t', 1);
+      process.once('exit', () => this.wake());
     }
     this.sockets.set(handle, receiver);
     check(api.ws_queue_attach(handle, this.queue));
@@ -37,24 +44,34 @@ class Pump {
   /** The socket's close event was delivered: no more events will come. */
   remove(handle) {
     this.sockets.delete(handle);
+    // The last one: end the pending poll now, so nothing keeps the process.
+    if (this.sockets.size === 0) this.wake();
+  }
+
+  /** Make the pending poll return (or the next one, if none is pending). */
+  wake() {
+    if (this.queue !== null) api.ws_queue_wake(this.queue);
   }
 
   poll() {
     if (this.polling || this.sockets.size === 0) return;
     this.polling = true;
-    api.ws_queue_poll.async(this.queue, this.events, BATCH, -1, this.count, (err, status) => {
+    api.ws_queue_poll.async(this.queue, this.events, BATCH, POLL_MS, this.count, (err, status) => {
       this.polling = false;
-      if (err) throw err;
-      check(status);
-      const n = Number(koffi.decode(this.count, 'size_t'));
-      if (n > 0) {
-        const batch = koffi.decode(this.events, koffi.array(WsEvent, n));
-        for (const ev of batch) {
-          const receiver = this.sockets.get(ev.handle);
-          if (receiver !== undefined) receiver._onEvent(ev);
+      try {
+        if (err) throw err;
+        check(status);
+        const n = Number(koffi.decode(this.count, 'size_t'));
+        if (n > 0) {
+          const batch = koffi.decode(this.events, koffi.array(WsEvent, n));
+          for (const ev of batch) {
+            const receiver = this.sockets.get(ev.handle);
+            if (receiver !== undefined) receiver._onEvent(ev);
+          }
         }
+      } finally {
+        this.poll();
       }
-      this.poll();
     });
   }
 }

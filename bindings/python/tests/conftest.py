@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import http
 import threading
-import time
 from typing import Any, Awaitable, Callable, Iterator, Optional
 
 import pytest
@@ -62,9 +61,10 @@ class Server:
 
         self._run(go())
 
-    def pause(self, seconds: float) -> None:
-        """Block the server's loop: it answers nothing, pings included."""
-        self.loop.call_soon_threadsafe(time.sleep, seconds)
+    def pause(self, until: threading.Event, limit: float = 30) -> None:
+        """Block the server's loop until `until` is set (at most `limit` s):
+        it answers nothing, pings included."""
+        self.loop.call_soon_threadsafe(until.wait, limit)
 
     @property
     def url(self) -> str:
