@@ -77,6 +77,7 @@ test: deps lint test-rust test-python test-node test-install check-threads soak-
 ## of the Rust tests), then under ThreadSanitizer (tests/c/check-threads.sh).
 check-memory: deps
 	$(CARGO) build --locked --lib
+	$(CARGO) build --locked --lib --release   # the valgrind runs against the release library
 	$(CARGO) test --locked --test c_api
 	bash tests/c/check-threads.sh
 
@@ -94,6 +95,7 @@ check-threads: deps
 
 test-rust:
 	$(CARGO) build --locked --lib    # cargo test alone builds only the rlib; the C tests link the .so and .a
+	$(CARGO) build --locked --lib --release   # and valgrind also runs them against the release library
 	$(CARGO) test --locked
 
 # From the tests folder, so the installed package is what gets imported.

@@ -124,7 +124,8 @@ fn close_while_connecting_abandons_the_attempt_at_once() {
     let start = Instant::now();
     ok(close(h, 1000));
     assert!(matches!(next(h, 5000), Ev::Close { code: 1006, clean: false, .. }));
-    assert!(start.elapsed() < Duration::from_millis(1000), "close took {:?}", start.elapsed());
+    // Not when the server gives up after 5 s: a bound well under it.
+    assert!(start.elapsed() < Duration::from_millis(2500), "close took {:?}", start.elapsed());
     ok(ws_free(h));
 }
 

@@ -33,16 +33,19 @@ fn black_holed_peer_is_detected_then_reconnect_takes_over() {
 
     let start = Instant::now();
     proxy.set(Mode::BlackHole);
-    let evs = until(h, 3000, |e| matches!(e, Ev::Error { .. }));
+    let evs = until(h, 10000, |e| matches!(e, Ev::Error { .. }));
     let took = start.elapsed();
     match evs.last().unwrap() {
         Ev::Error { kind: ws_error_kind::WS_ERROR_HEARTBEAT_TIMEOUT, .. } => {}
         other => panic!("{other:?}"),
     }
-    // The last ping may have left just before the black hole, so allow a few
-    // ms under the 200 ms timeout; the window is 200..600 ms.
+    // Never before the 200 ms pong timeout (less a few ms: the last ping may
+    // have left just before the black hole). How soon after is a timing
+    // claim: the policy's exact deadlines are tested on a fake clock
+    // (src/policy/heartbeat.rs) and the latency in the benchmark; here only
+    // a bound that a loaded machine meets.
     assert!(
-        took >= Duration::from_millis(190) && took <= Duration::from_millis(600),
+        took >= Duration::from_millis(190) && took <= Duration::from_secs(5),
         "detected after {took:?}"
     );
     assert!(matches!(

@@ -46,7 +46,8 @@ fn session(url: &str) -> ws_handle {
     expect_open(h);
     ok(send(h, b"hello", false));
     assert!(matches!(next(h, 5000), Ev::Message { .. }));
-    std::thread::sleep(Duration::from_millis(200));
+    // A ping answered (50 ms interval), for its log lines.
+    until(h, 5000, |e| matches!(e, Ev::Pong { .. }));
     ok(close(h, 1000));
     until(h, 5000, |e| matches!(e, Ev::Close { .. }));
     ok(ws_free(h));

@@ -29,7 +29,7 @@ fn fast(cfg: ws_config) {
 }
 
 #[test]
-fn outage_of_3s_backoff_then_every_queued_message_once_in_order() {
+fn outage_backoff_then_every_queued_message_once_in_order() {
     let server = echo_server();
     let proxy = Proxy::start(server.port);
     let h = create_with(&proxy.url(), fast);
@@ -40,7 +40,6 @@ fn outage_of_3s_backoff_then_every_queued_message_once_in_order() {
     proxy.cut();
     let evs = until(h, 2000, |e| matches!(e, Ev::Reconnecting { .. }));
     assert!(matches!(evs[0], Ev::Error { kind: ws_error_kind::WS_ERROR_NETWORK, .. }), "{evs:?}");
-    let down_at = Instant::now();
     // Sent while down: they wait in the queue.
     for i in 0..50 {
         ok(send(h, format!("queued {i}").as_bytes(), false));
@@ -53,9 +52,13 @@ fn outage_of_3s_backoff_then_every_queued_message_once_in_order() {
     if let Some(Ev::Reconnecting { attempt, delay_ms, .. }) = evs.last() {
         delays.push((*attempt, *delay_ms));
     }
-    while down_at.elapsed() < Duration::from_secs(3) {
-        if let Ok(Ev::Reconnecting { attempt, delay_ms, .. }) = try_next(h, 100) {
-            delays.push((attempt, delay_ms));
+    // The outage lasts until five attempts have been refused (about 2.3 s
+    // of backoff), however long the machine takes for them.
+    while delays.len() < 5 {
+        match next(h, 10000) {
+            Ev::Reconnecting { attempt, delay_ms, .. } => delays.push((attempt, delay_ms)),
+            Ev::Error { .. } => {} // each refused attempt (a reset)
+            other => panic!("{other:?} while down, after {delays:?}"),
         }
     }
     proxy.set(Mode::Pass);
@@ -81,7 +84,7 @@ fn outage_of_3s_backoff_then_every_queued_message_once_in_order() {
             "{delays:?}"
         );
     }
-    assert!(delays.len() >= 5, "about 3 s of attempts: {delays:?}");
+    assert!(delays.len() >= 5, "{delays:?}");
     // Each reconnecting event is one attempt at the proxy.
     assert_eq!(proxy.attempts() - before, delays.len());
     for i in 0..50 {
@@ -209,8 +212,9 @@ fn user_close_during_backoff_ends_it_at_once() {
     until(h, 2000, |e| matches!(e, Ev::Reconnecting { .. }));
     let start = Instant::now();
     ok(close(h, 1000));
-    assert!(matches!(next(h, 1000), Ev::Close { code: 1006, .. }));
-    assert!(start.elapsed() < Duration::from_millis(100), "close took {:?}", start.elapsed());
+    assert!(matches!(next(h, 5000), Ev::Close { code: 1006, .. }));
+    // Not after the 5 s delay: a bound well under it, not a timing claim.
+    assert!(start.elapsed() < Duration::from_millis(2500), "close took {:?}", start.elapsed());
     assert_no_more_attempts(&proxy, h);
     ok(ws_free(h));
 }
@@ -221,17 +225,17 @@ fn attempts_reset_only_after_min_uptime() {
     let proxy = Proxy::start(server.port);
     let h = create_with(&proxy.url(), |cfg| {
         fast(cfg);
-        ok(ws_config_set_min_uptime_ms(cfg, 500));
+        ok(ws_config_set_min_uptime_ms(cfg, 1500));
     });
     expect_open(h);
-    thread::sleep(Duration::from_millis(600));
-    proxy.cut(); // up 600 ms >= 500: attempt 1
+    thread::sleep(Duration::from_millis(1600));
+    proxy.cut(); // up 1.6 s >= 1.5 s: attempt 1
     assert!(matches!(
         until(h, 2000, |e| matches!(e, Ev::Reconnecting { .. })).last(),
         Some(Ev::Reconnecting { attempt: 1, .. })
     ));
     until(h, 2000, |e| matches!(e, Ev::Open { .. }));
-    proxy.cut(); // up only briefly: the count goes on
+    proxy.cut(); // up only briefly (well under 1.5 s): the count goes on
     assert!(matches!(
         until(h, 2000, |e| matches!(e, Ev::Reconnecting { .. })).last(),
         Some(Ev::Reconnecting { attempt: 2, .. })

@@ -131,14 +131,18 @@ fn events_before_the_callback_are_kept_and_delivered_in_order() {
     let server = echo_server();
     let h = create(&server.url());
     ok(send(h, b"early", false));
-    // Let the open and the echo happen with no callback set.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while server.accepted.load(Ordering::SeqCst) == 0
-        || Instant::now() < deadline.min(Instant::now())
-    {
+    // Let the open and the echo happen with no callback set: wait until the
+    // library has received the echo.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut s = ws_stats::default();
+        ok(unsafe { ws_get_stats(h, &mut s) });
+        if s.messages_received >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no echo received");
         thread::sleep(Duration::from_millis(10));
     }
-    thread::sleep(Duration::from_millis(200));
     let (ctx, rx) = Ctx::new(Duration::ZERO);
     ok(unsafe { ws_set_callback(h, Some(record), ctx.ptr()) });
     assert!(matches!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), Ev::Open { .. }));
@@ -158,17 +162,24 @@ fn events_before_the_callback_are_kept_and_delivered_in_order() {
 #[test]
 fn callback_set_after_the_end_gets_every_event_before_returning() {
     let h = create_once("ws://127.0.0.1:1/");
-    // Wait until the connection has failed for good, without taking events.
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // Wait until the connection has failed for good, without taking events:
+    // the state reads CLOSED (set just before the close event is queued),
+    // then its worker thread (named by then) has ended.
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let mut st = ws_ready_state::WS_STATE_OPEN;
         ok(unsafe { ws_state(h, &mut st) });
-        if st == ws_ready_state::WS_STATE_CLOSED || Instant::now() > deadline {
+        if st == ws_ready_state::WS_STATE_CLOSED {
             break;
         }
+        assert!(Instant::now() < deadline, "the connection did not fail");
         thread::sleep(Duration::from_millis(10));
     }
-    thread::sleep(Duration::from_millis(50));
+    let name = format!("wsclient-{}", h & 0xFFFF_FFFF);
+    while thread_ticks(&name).is_some() {
+        assert!(Instant::now() < deadline, "the worker thread is still running");
+        thread::sleep(Duration::from_millis(10));
+    }
     let (ctx, rx) = Ctx::new(Duration::ZERO);
     ok(unsafe { ws_set_callback(h, Some(record), ctx.ptr()) });
     assert_eq!(
