@@ -274,11 +274,12 @@ fn a_server_close_before_count_exits_with_1_and_a_clean_one_without_count_with_0
         let _ = ws.close(Some(CloseFrame { code: CloseCode::Normal, reason: "bye".into() }));
         while ws.read().is_ok() {}
     });
-    let o = cli(&[&server.url(), "-n", "5"], "one\n");
+    // A server close reconnects by default (1000 too): these runs do not.
+    let o = cli(&[&server.url(), "--no-reconnect", "-n", "5"], "one\n");
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("* closed: 1000 'bye'"), "{}", text(&o.stderr));
     // stdin stays open: only the server's clean close ends the run.
-    let mut cli = Running::start(&[&server.url()]);
+    let mut cli = Running::start(&[&server.url(), "--no-reconnect"]);
     cli.expect("* open ");
     writeln!(cli.stdin.as_mut().unwrap(), "hello").unwrap();
     cli.expect("* closed: 1000 'bye'");

@@ -226,3 +226,36 @@ fn no_secret_on_stderr_with_wsclient_log() {
     let lines: Vec<String> = stderr.lines().map(str::to_string).collect();
     assert_clean(&lines);
 }
+
+/// The command-line tool: the same URLs and headers as arguments; nothing it
+/// prints, on either stream, holds the secret.
+#[test]
+fn the_cli_never_prints_a_secret() {
+    let mut runs: Vec<Vec<String>> = BAD_URLS
+        .iter()
+        .map(|u| vec!["--timeout".into(), "1".into(), "--no-reconnect".into(), u.to_string()])
+        .collect();
+    for (name, value) in BAD_HEADERS {
+        runs.push(vec!["-H".into(), format!("{name}: {value}")]);
+    }
+    runs.push(vec!["-H".into(), "Authorization Bearer S3CR3TMARK".into()]);
+    for run in runs.iter_mut().skip(BAD_URLS.len()) {
+        // Port 1 refuses at once; the run ends at that first failure.
+        run.extend(["--no-reconnect".into(), "ws://127.0.0.1:1/".into()]);
+    }
+    for args in runs {
+        let out = Command::new(env!("CARGO_BIN_EXE_wsclient"))
+            .args(&args)
+            .env("WSCLIENT_LOG", "trace")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.to_lowercase().contains(MARK), "{args:?} printed the secret: {text}");
+    }
+}

@@ -103,8 +103,11 @@ fn parse_args() -> Result<Args, String> {
             }
             "-H" | "--header" => {
                 let h = value(&arg)?;
-                let (name, v) =
-                    h.split_once(':').ok_or(format!("--header takes 'Name: value', got '{h}'"))?;
+                // Never echo it: a header may carry a secret.
+                let (name, v) = h.split_once(':').ok_or(
+                    "--header takes 'Name: value' (the one given has no ':'; not shown, it may \
+                     hold a secret)",
+                )?;
                 a.headers.push((name.trim().to_string(), v.trim().to_string()));
             }
             "-p" | "--subprotocol" => a.subprotocols.push(value(&arg)?),
