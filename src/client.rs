@@ -736,6 +736,7 @@ impl Client {
     pub fn stats(&self) -> ws_stats {
         let s = &self.shared.stats;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let (undelivered_events, undelivered_bytes) = self.shared.flow.undelivered();
         ws_stats {
             messages_sent: get(&s.messages_sent),
             bytes_sent: get(&s.bytes_sent),
@@ -748,8 +749,8 @@ impl Client {
             queued_messages: self.shared.buffered_messages.load(Ordering::SeqCst),
             queued_bytes: self.shared.buffered_bytes.load(Ordering::SeqCst),
             messages_maybe_lost: get(&s.messages_maybe_lost),
-            undelivered_events: self.shared.flow.undelivered().0,
-            undelivered_bytes: self.shared.flow.undelivered().1,
+            undelivered_events,
+            undelivered_bytes,
         }
     }
 

@@ -132,9 +132,7 @@ impl Session<'_> {
                 self.closing = true;
                 self.shared.set_state(WS_STATE_CLOSING);
                 self.deadline =
-                    Some(self.deadline.map_or(Instant::now() + self.config.close_timeout, |d| {
-                        d.min(Instant::now() + self.config.close_timeout)
-                    }));
+                    min_deadline(self.deadline, Some(Instant::now() + self.config.close_timeout));
             }
             // Read first: a peer that has gone (FIN or RST already here) is
             // noticed before more messages are written into a dead socket,
