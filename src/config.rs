@@ -2,8 +2,9 @@
 //! reported by the call that made it.
 
 use crate::{
-    error::{ws_status, Error, Result},
+    error::{Error, Result},
     policy::backoff::{BackoffConfig, ReconnectPolicy},
+    types::ws_status,
 };
 use std::time::Duration;
 use tungstenite::http::{header::HeaderName, HeaderValue, Uri};

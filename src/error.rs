@@ -1,49 +1,8 @@
 //! The error taxonomy: status codes returned by every C function, error kinds
 //! carried by `error` events, and the internal error type that maps to both.
 
+use crate::types::{ws_error_kind, ws_status};
 use std::fmt;
-
-/// Status returned by every fallible `ws_*` function. `WS_OK` (0) is success;
-/// every error is negative. Numbers are never reused: a retired code stays
-/// reserved.
-#[allow(non_camel_case_types)]
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ws_status {
-    /// Success.
-    WS_OK = 0,
-    /// A required pointer was NULL, a length or option was out of range, or a
-    /// string was not valid (see `ws_last_error_message` for which).
-    WS_ERR_INVALID_ARGUMENT = -1,
-    /// The handle was never issued, or was already freed.
-    WS_ERR_INVALID_HANDLE = -2,
-    /// The URL is not a valid `ws://` or `wss://` URL with a host.
-    WS_ERR_INVALID_URL = -3,
-    /// A text message, close reason or string option is not valid UTF-8.
-    WS_ERR_INVALID_UTF8 = -4,
-    /// The message is larger than the configured maximum message size.
-    WS_ERR_MESSAGE_TOO_LARGE = -5,
-    /// The connection is closing or closed: nothing more can be sent.
-    WS_ERR_CLOSED = -6,
-    /// A waiting call (`ws_poll`) timed out with nothing to return.
-    WS_ERR_TIMEOUT = -7,
-    /// The send queue is full; the message was not queued.
-    WS_ERR_QUEUE_FULL = -8,
-    /// The call does not fit the handle's mode, e.g. `ws_poll` on a handle
-    /// that has a callback set.
-    WS_ERR_INVALID_STATE = -9,
-    /// The caller's buffer is too small; the needed size was reported.
-    WS_ERR_BUFFER_TOO_SMALL = -10,
-    /// A file named in an option could not be read or parsed (CA file, client
-    /// certificate or key).
-    WS_ERR_FILE = -11,
-    /// An internal error, including a caught Rust panic. The library stays
-    /// usable; please report it.
-    WS_ERR_INTERNAL = -12,
-    /// Not connected, and queueing while disconnected is turned off
-    /// (`ws_config_set_queue_while_disconnected`).
-    WS_ERR_NOT_CONNECTED = -13,
-}
 
 impl ws_status {
     /// The static, NUL-terminated description of a status.
@@ -67,44 +26,6 @@ impl ws_status {
         ];
         all.iter().find(|(s, _)| *s as i32 == code).map_or(&b"unknown status\0"[..], |(_, d)| d)
     }
-}
-
-/// What went wrong, as carried by a `WS_EVENT_ERROR` event.
-#[allow(non_camel_case_types)]
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ws_error_kind {
-    /// Not an error event (the field is unused for this event type).
-    WS_ERROR_NONE = 0,
-    /// The host name could not be resolved.
-    WS_ERROR_DNS = 1,
-    /// The server refused the TCP connection (nothing listens on the port).
-    WS_ERROR_CONNECT_REFUSED = 2,
-    /// The TCP connection failed for another reason (host or network
-    /// unreachable, ...).
-    WS_ERROR_CONNECT_FAILED = 3,
-    /// TCP connect, TLS handshake and HTTP upgrade together took longer than
-    /// the connect timeout.
-    WS_ERROR_CONNECT_TIMEOUT = 4,
-    /// The TLS handshake failed; the message gives the reason (for example a
-    /// certificate that does not verify, or a host name mismatch).
-    WS_ERROR_TLS = 5,
-    /// The server answered the upgrade request with an HTTP status other than
-    /// 101; `http_status` holds it.
-    WS_ERROR_HANDSHAKE_REJECTED = 6,
-    /// The peer violated the WebSocket protocol (bad frame, bad handshake
-    /// response, invalid UTF-8 in a text message, ...). The client closed the
-    /// connection with 1002 or 1007.
-    WS_ERROR_PROTOCOL = 7,
-    /// The connection was lost: reset, or EOF without a close handshake.
-    WS_ERROR_NETWORK = 8,
-    /// The peer sent a message larger than the maximum message size. The
-    /// client closed the connection with 1009.
-    WS_ERROR_MESSAGE_TOO_LARGE = 9,
-    /// No pong (or any other frame) arrived within the pong timeout.
-    WS_ERROR_HEARTBEAT_TIMEOUT = 10,
-    /// An internal error (including a caught panic on the worker thread).
-    WS_ERROR_INTERNAL = 11,
 }
 
 /// The library's internal error: a status for the C caller plus a message for

@@ -1,99 +1,14 @@
 //! Events: the Rust form the worker produces, and the C view of it.
 
-use crate::error::{ws_error_kind, ConnError};
+use crate::{
+    error::ConnError,
+    types::{ws_error_kind, ws_event, ws_event_type},
+};
 use std::{
-    ffi::{c_char, c_void, CString},
+    ffi::{c_char, CString},
     ptr,
 };
 use tungstenite::Bytes;
-
-/// The type of a `ws_event`.
-#[allow(non_camel_case_types)]
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ws_event_type {
-    /// No event: what `ws_event_free` leaves behind.
-    WS_EVENT_NONE = 0,
-    /// The connection is open: `protocol` and `is_reconnect` are set.
-    WS_EVENT_OPEN = 1,
-    /// A message arrived: `data`, `len` and `is_binary` are set.
-    WS_EVENT_MESSAGE = 2,
-    /// Something went wrong: `error_kind`, `message` and, for a rejected
-    /// handshake, `http_status` are set. A `WS_EVENT_CLOSE` follows unless the
-    /// library reconnects.
-    WS_EVENT_ERROR = 3,
-    /// The connection is closed for good: `code`, `reason`, `reason_len`,
-    /// `was_clean`, `unsent_messages` and `unsent_bytes` are set. This is
-    /// always the last event of a handle, delivered exactly once.
-    WS_EVENT_CLOSE = 4,
-    /// A pong answered our ping: `rtt_us` is set.
-    WS_EVENT_PONG = 5,
-    /// The connection was lost and the library will try again: `attempt`,
-    /// `delay_ms`, `error_kind` and `message` are set, and `code`, `reason`,
-    /// `reason_len` and `was_clean` tell how the connection (or attempt)
-    /// that ended did: 1006 and "" when there was no close handshake.
-    WS_EVENT_RECONNECTING = 6,
-}
-
-/// One event. All pointers are owned by the library: in a callback they are
-/// valid only until the callback returns; from `ws_poll` they are valid until
-/// `ws_event_free` is called on the event. Fields not listed for the event's
-/// type are zero, `false` or point to an empty string.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-pub struct ws_event {
-    /// Which event this is.
-    pub r#type: ws_event_type,
-    /// The handle the event belongs to.
-    pub handle: crate::ffi::ws_handle,
-    /// `WS_EVENT_MESSAGE`: the payload (UTF-8 for text, not NUL-terminated);
-    /// NULL when `len` is 0.
-    pub data: *const u8,
-    /// `WS_EVENT_MESSAGE`: payload length in bytes.
-    pub len: usize,
-    /// `WS_EVENT_MESSAGE`: true for a binary message, false for text.
-    pub is_binary: bool,
-    /// `WS_EVENT_OPEN`: the subprotocol the server chose, "" if none.
-    pub protocol: *const c_char,
-    /// `WS_EVENT_OPEN`: false for the first open, true after a reconnect.
-    pub is_reconnect: bool,
-    /// `WS_EVENT_ERROR`, `WS_EVENT_RECONNECTING`: what went wrong.
-    pub error_kind: ws_error_kind,
-    /// `WS_EVENT_ERROR`, `WS_EVENT_RECONNECTING`: a human-readable message,
-    /// NUL-terminated, on one line: control characters in text from the peer
-    /// are escaped (`\n`, `\xNN`, ...). It never holds the value of a
-    /// request header or a URL's user information.
-    pub message: *const c_char,
-    /// `WS_EVENT_ERROR` of kind `WS_ERROR_HANDSHAKE_REJECTED`: the HTTP status.
-    pub http_status: u16,
-    /// `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: the close code (1005 if the
-    /// server sent none, 1006 if the connection ended without a close
-    /// handshake).
-    pub code: u16,
-    /// `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: the close reason, UTF-8,
-    /// "" if none. It is NUL-terminated, and keeps every byte the server
-    /// sent, NUL bytes included: use `reason_len` for its length.
-    /// Control characters are kept too: escape it before you print or log it.
-    pub reason: *const c_char,
-    /// `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: length of `reason` in bytes
-    /// (without the terminating NUL).
-    pub reason_len: usize,
-    /// `WS_EVENT_CLOSE`, `WS_EVENT_RECONNECTING`: true if close frames were
-    /// exchanged with the server.
-    pub was_clean: bool,
-    /// `WS_EVENT_CLOSE`: messages accepted by `ws_send` that never left.
-    pub unsent_messages: u64,
-    /// `WS_EVENT_CLOSE`: bytes of those messages.
-    pub unsent_bytes: u64,
-    /// `WS_EVENT_PONG`: round-trip time of the ping, in microseconds.
-    pub rtt_us: u64,
-    /// `WS_EVENT_RECONNECTING`: the attempt about to be made (1 for the first).
-    pub attempt: u32,
-    /// `WS_EVENT_RECONNECTING`: the wait before that attempt, in milliseconds.
-    pub delay_ms: u64,
-    /// Private: owned storage of a polled event. Do not touch.
-    pub _private: *mut c_void,
-}
 
 /// An event as the worker produces it; owns everything a `ws_event` points to.
 #[derive(Debug)]

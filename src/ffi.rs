@@ -3,13 +3,17 @@
 //! here. Every body runs inside `guard`, so no panic crosses the boundary.
 
 use crate::{
-    client::{ws_callback, ws_ready_state, ws_stats, Client},
-    config::{duration_ms, timeout_ms, Config},
-    error::{ws_status, ws_status::*, Error, Result},
-    event::{ws_event, Event},
-    log::{log, ws_log_fn},
-    queue::EventQueue,
+    client::Client,
+    config::Config,
+    conn::queue::EventQueue,
+    error::{Error, Result},
+    event::Event,
+    log::log,
     registry::Registry,
+    types::{
+        ws_callback, ws_config, ws_event, ws_handle, ws_log_fn, ws_log_level, ws_queue,
+        ws_ready_state, ws_stats, ws_status, ws_status::*,
+    },
 };
 use std::{
     cell::RefCell,
@@ -20,22 +24,9 @@ use std::{
     time::Duration,
 };
 
-/// A connection handle: an opaque number (do not decode it). 0 is never a
-/// valid handle, and no value is issued twice in a process.
-#[allow(non_camel_case_types)]
-pub type ws_handle = u64;
-
-/// A configuration handle, from `ws_config_new`. 0 is never valid.
-#[allow(non_camel_case_types)]
-pub type ws_config = u64;
-
 static CLIENTS: Registry<Client> = Registry::new(0x57);
 static CONFIGS: Registry<Mutex<Config>> = Registry::new(0x43);
 static QUEUES: Registry<EventQueue> = Registry::new(0x51);
-
-/// An event queue handle, from `ws_queue_new`. 0 is never valid.
-#[allow(non_camel_case_types)]
-pub type ws_queue = u64;
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
@@ -139,7 +130,7 @@ pub unsafe extern "C" fn ws_set_logger(
     user_data: *mut c_void,
 ) -> ws_status {
     guard(|| {
-        let level = crate::log::ws_log_level::from_i32(level).ok_or_else(|| {
+        let level = ws_log_level::from_i32(level).ok_or_else(|| {
             Error::invalid(format!("log level {level} is not a ws_log_level (0-5)"))
         })?;
         crate::log::set(level, logger, user_data);
@@ -236,490 +227,312 @@ pub extern "C" fn ws_config_free(cfg: ws_config) -> ws_status {
     })
 }
 
-/// Set the URL: `ws://host[:port][/path][?query]` or `wss://...`. Checked at
-/// once. Returns `WS_OK`, `WS_ERR_INVALID_URL`, `WS_ERR_INVALID_UTF8`,
-/// `WS_ERR_INVALID_ARGUMENT` (NULL) or `WS_ERR_INVALID_HANDLE`.
-///
-/// # Safety
-/// `url` must be NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn ws_config_set_url(cfg: ws_config, url: *const c_char) -> ws_status {
-    guard(|| {
-        let url = c_str(url, "url")?;
-        with_config(cfg, |c| c.set_url(url))
-    })
-}
-
-/// Add an HTTP header to the upgrade request (e.g. `Authorization`). May be
-/// called several times; the same name may repeat. Headers the handshake sets
-/// itself (Host, Upgrade, Connection, Sec-WebSocket-Key/-Version/-Protocol)
-/// are refused. Values are never logged nor shown in messages. A header that
-/// may carry a credential (`Authorization`, `Proxy-Authorization`, `Cookie`,
-/// or a name containing `auth`, `cookie`, `credential`, `key`, `passw`,
-/// `secret`, `session`, `signature` or `token`, in any case) is not sent
-/// after a redirect to another origin (see `ws_config_set_max_redirects`).
-///
-/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, bad name or value),
-/// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
-///
-/// # Safety
-/// `name` and `value` must be NULL or NUL-terminated strings.
-#[no_mangle]
-pub unsafe extern "C" fn ws_config_add_header(
-    cfg: ws_config,
-    name: *const c_char,
-    value: *const c_char,
-) -> ws_status {
-    guard(|| {
-        let (name, value) = (c_str(name, "name")?, c_str(value, "value")?);
-        with_config(cfg, |c| c.add_header(name, value))
-    })
-}
-
-/// Offer a subprotocol (sent in `Sec-WebSocket-Protocol`, in the order added).
-/// The server's choice arrives in the open event's `protocol`. Returns
-/// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, empty or not an HTTP token),
-/// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
-///
-/// # Safety
-/// `protocol` must be NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn ws_config_add_subprotocol(
-    cfg: ws_config,
-    protocol: *const c_char,
-) -> ws_status {
-    guard(|| {
-        let protocol = c_str(protocol, "protocol")?;
-        with_config(cfg, |c| c.add_subprotocol(protocol))
-    })
-}
-
-/// Set the connect timeout in ms: the budget for the TCP connect (each
-/// address of the host in turn; DNS resolution is not cut short). Default
-/// `WS_DEFAULT_CONNECT_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`. Returns
-/// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (out of range) or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_connect_timeout_ms(cfg: ws_config, ms: u32) -> ws_status {
-    guard(|| {
-        let t = timeout_ms("connect timeout", ms)?;
-        with_config(cfg, |c| {
-            c.connect_timeout = t;
-            Ok(())
-        })
-    })
-}
-
-/// Set the handshake timeout in ms: the budget for the TLS handshake and
-/// the HTTP upgrade, counted from the end of the TCP connect, so a server
-/// that accepts TCP and never answers the upgrade is given up on quickly.
-/// Default `WS_DEFAULT_HANDSHAKE_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`.
-/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_handshake_timeout_ms(cfg: ws_config, ms: u32) -> ws_status {
-    guard(|| {
-        let t = timeout_ms("handshake timeout", ms)?;
-        with_config(cfg, |c| {
-            c.handshake_timeout = t;
-            Ok(())
-        })
-    })
-}
-
-/// Set the receive limit in events: how many events (messages and others)
-/// may have been received and not yet delivered (to the callback, to
-/// `ws_poll` or past the reader of an event queue). At the limit the worker
-/// stops reading the socket, so TCP pushes back on the server, and reads
-/// again once the consumer catches up; nothing is dropped. While reading is
-/// paused the heartbeat does not blame the server. Default
-/// `WS_DEFAULT_RECEIVE_MAX_EVENTS`; at least 1. Returns `WS_OK`,
-/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_receive_max_events(cfg: ws_config, events: u64) -> ws_status {
-    guard(|| with_config(cfg, |c| c.set_receive_max_events(events)))
-}
-
-/// Set the receive limit in bytes: how many message payload bytes may have
-/// been received and not yet delivered (see
-/// `ws_config_set_receive_max_events`). One message may go over it: memory
-/// stays under this limit plus one message. Default
-/// `WS_DEFAULT_RECEIVE_MAX_BYTES`; at least 1. Returns `WS_OK`,
-/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_receive_max_bytes(cfg: ws_config, bytes: u64) -> ws_status {
-    guard(|| with_config(cfg, |c| c.set_receive_max_bytes(bytes)))
-}
-
-/// Set the largest frame the server may send, in bytes. A frame's buffer is
-/// reserved when its header arrives, so this bounds what a hostile header
-/// can make the client allocate; a message in several frames may still be as
-/// large as the max message size. The limit in force is the smaller of this
-/// and the max message size. A larger frame fails the connection with 1009
-/// (`WS_ERROR_MESSAGE_TOO_LARGE`). Default `WS_DEFAULT_MAX_FRAME_SIZE`;
-/// range 1..`WS_MAX_MESSAGE_SIZE_LIMIT`. Returns `WS_OK`,
-/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_max_frame_size(cfg: ws_config, bytes: usize) -> ws_status {
-    guard(|| with_config(cfg, |c| c.set_max_frame_size(bytes)))
-}
-
-/// Set how long, in ms, to wait for the server's close frame (and TCP close)
-/// after the close handshake starts, before the connection is dropped.
-/// Default `WS_DEFAULT_CLOSE_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`.
-/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_close_timeout_ms(cfg: ws_config, ms: u32) -> ws_status {
-    guard(|| {
-        let t = timeout_ms("close timeout", ms)?;
-        with_config(cfg, |c| {
-            c.close_timeout = t;
-            Ok(())
-        })
-    })
-}
-
-/// Set the largest message, in bytes, either way. A bigger `ws_send` returns
-/// `WS_ERR_MESSAGE_TOO_LARGE`; a bigger incoming message fails the
-/// connection with close code 1009 and a `WS_ERROR_MESSAGE_TOO_LARGE` error.
-/// Default `WS_DEFAULT_MAX_MESSAGE_SIZE`; range 1..`WS_MAX_MESSAGE_SIZE_LIMIT`.
-/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_max_message_size(cfg: ws_config, bytes: usize) -> ws_status {
-    guard(|| with_config(cfg, |c| c.set_max_message_size(bytes)))
-}
-
-/// Set the read buffer size in bytes (allocated once per connection). Larger
-/// is faster for big messages, smaller saves memory with many connections.
-/// Default `WS_DEFAULT_READ_BUFFER_SIZE`; range `WS_MIN_READ_BUFFER_SIZE`..
-/// `WS_MAX_READ_BUFFER_SIZE`. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or
-/// `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_read_buffer_size(cfg: ws_config, bytes: usize) -> ws_status {
-    guard(|| with_config(cfg, |c| c.set_read_buffer_size(bytes)))
-}
-
-/// Trust the CA certificates in a PEM file for `wss://`, in addition to the
-/// system's roots. The file is read now. Returns `WS_OK`, `WS_ERR_FILE`
-/// (unreadable, not PEM, no certificate), `WS_ERR_INVALID_ARGUMENT`,
-/// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
-///
-/// # Safety
-/// `path` must be NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn ws_config_set_ca_file(cfg: ws_config, path: *const c_char) -> ws_status {
-    guard(|| {
-        let path = c_str(path, "path")?;
-        with_config(cfg, |c| c.set_ca_file(path))
-    })
-}
-
-/// Present a client certificate for `wss://`: a PEM certificate (chain) and
-/// its PEM PKCS#8 private key. The files are read now. Returns `WS_OK`,
-/// `WS_ERR_FILE`, `WS_ERR_INVALID_ARGUMENT`, `WS_ERR_INVALID_UTF8` or
-/// `WS_ERR_INVALID_HANDLE`.
-///
-/// # Safety
-/// `cert_path` and `key_path` must be NULL or NUL-terminated strings.
-#[no_mangle]
-pub unsafe extern "C" fn ws_config_set_client_cert(
-    cfg: ws_config,
-    cert_path: *const c_char,
-    key_path: *const c_char,
-) -> ws_status {
-    guard(|| {
-        let (cert, key) = (c_str(cert_path, "cert_path")?, c_str(key_path, "key_path")?);
-        with_config(cfg, |c| c.set_client_cert(cert, key))
-    })
-}
-
-/// DANGER: with `insecure` true, `wss://` accepts any certificate and any
-/// host name, so anyone on the path can read and change the traffic. For
-/// tests only. Verification (chain and host name) is on by default. Returns
-/// `WS_OK` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_insecure(cfg: ws_config, insecure: bool) -> ws_status {
-    guard(|| {
-        with_config(cfg, |c| {
-            c.tls.insecure = insecure;
-            Ok(())
-        })
-    })
-}
-
-/// Set the heartbeat interval in ms: a ping goes out this often while the
-/// connection is open. 0 turns the heartbeat off. Default
-/// `WS_DEFAULT_PING_INTERVAL_MS`; range 0..`WS_MAX_TIMEOUT_MS`. Returns
-/// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_ping_interval_ms(cfg: ws_config, ms: u32) -> ws_status {
-    guard(|| {
-        let d = duration_ms("ping interval", ms, true)?;
-        with_config(cfg, |c| {
-            c.ping_interval = d;
-            Ok(())
-        })
-    })
-}
-
-/// Set how long, in ms, the peer may stay silent after a ping before it is
-/// declared dead (`WS_ERROR_HEARTBEAT_TIMEOUT`; the socket is dropped and
-/// reconnect takes over). Any byte from the peer counts as a sign of life, so
-/// a large incoming message never trips it. Default
-/// `WS_DEFAULT_PONG_TIMEOUT_MS`; range 1..`WS_MAX_TIMEOUT_MS`. Returns `WS_OK`,
-/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_pong_timeout_ms(cfg: ws_config, ms: u32) -> ws_status {
-    guard(|| {
-        let d = timeout_ms("pong timeout", ms)?;
-        with_config(cfg, |c| {
-            c.pong_timeout = d;
-            Ok(())
-        })
-    })
-}
-
-/// Send `text` as a text message for each heartbeat instead of a protocol
-/// ping frame (for servers that expect e.g. `{"op":"ping"}`). Any reply, or
-/// any other data, counts as the sign of life; no `WS_EVENT_PONG` is
-/// reported in this mode. NULL goes back to protocol pings (the default).
-/// Returns `WS_OK`, `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
-///
-/// # Safety
-/// `text` must be NULL or NUL-terminated.
-#[no_mangle]
-pub unsafe extern "C" fn ws_config_set_ping_payload(
-    cfg: ws_config,
-    text: *const c_char,
-) -> ws_status {
-    guard(|| {
-        let text = if text.is_null() { None } else { Some(c_str(text, "text")?.to_string()) };
-        with_config(cfg, |c| {
-            c.ping_payload = text;
-            Ok(())
-        })
-    })
-}
-
-/// Turn reconnecting on (the default) or off. Off, the handle behaves like a
-/// browser WebSocket: the first failure or close is the end. Returns `WS_OK`
-/// or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_reconnect(cfg: ws_config, enabled: bool) -> ws_status {
-    guard(|| {
-        with_config(cfg, |c| {
-            c.reconnect.enabled = enabled;
-            Ok(())
-        })
-    })
-}
-
-/// Set the initial reconnect delay, in ms (1..`WS_MAX_TIMEOUT_MS`; 0 is
-/// refused: it would make a hot loop). Default `WS_DEFAULT_INITIAL_DELAY_MS`.
-/// The first reconnect after an open connection drops waits a random delay
-/// in [0, initial delay] (full jitter, so many clients cut at once do not
-/// come back in step); after a failed attempt the delay is the initial
-/// delay times the multiplier per failure, capped at the max delay, with
-/// jitter, and never below `WS_MIN_RETRY_DELAY_MS`. Returns `WS_OK`,
-/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`; an initial delay
-/// above the max delay is refused by `ws_create_with_config`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_initial_delay_ms(cfg: ws_config, ms: u32) -> ws_status {
-    guard(|| {
-        let d = timeout_ms("initial delay", ms)?;
-        with_config(cfg, |c| {
-            c.backoff.initial = d;
-            Ok(())
-        })
-    })
-}
-
-/// Set the largest delay between reconnect attempts, in ms. Default
-/// `WS_DEFAULT_MAX_DELAY_MS`; range 1..`WS_MAX_TIMEOUT_MS`. Returns `WS_OK`,
-/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_max_delay_ms(cfg: ws_config, ms: u32) -> ws_status {
-    guard(|| {
-        let d = timeout_ms("max delay", ms)?;
-        with_config(cfg, |c| {
-            c.backoff.max = d;
-            Ok(())
-        })
-    })
-}
-
-/// Set the backoff multiplier (1 to 100; default 2). Returns `WS_OK`,
-/// `WS_ERR_INVALID_ARGUMENT` (also for NaN) or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_backoff_multiplier(cfg: ws_config, multiplier: f64) -> ws_status {
-    guard(|| with_config(cfg, |c| c.set_multiplier(multiplier)))
-}
-
-/// Set the backoff jitter (0 to 1; default 0.2): each delay is scaled by a
-/// random factor in [1 - jitter, 1 + jitter] (then capped at the max delay),
-/// so many clients do not reconnect in step. Returns `WS_OK`,
-/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_backoff_jitter(cfg: ws_config, jitter: f64) -> ws_status {
-    guard(|| with_config(cfg, |c| c.set_jitter(jitter)))
-}
-
-/// Give up after this many consecutive failed reconnect attempts (0, the
-/// default: never). The close event then follows the last error. Returns
-/// `WS_OK` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_max_attempts(cfg: ws_config, attempts: u32) -> ws_status {
-    guard(|| {
-        with_config(cfg, |c| {
-            c.backoff.max_attempts = attempts;
-            Ok(())
-        })
-    })
-}
-
-/// Set how long, in ms, a connection must stay open before the attempt
-/// count (and so the delay) starts again from the first. Default
-/// `WS_DEFAULT_MIN_UPTIME_MS`; 0 allowed. Returns `WS_OK`,
-/// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_min_uptime_ms(cfg: ws_config, ms: u32) -> ws_status {
-    guard(|| {
-        let d = duration_ms("min uptime", ms, true)?;
-        with_config(cfg, |c| {
-            c.min_uptime = d;
-            Ok(())
-        })
-    })
-}
-
-/// Set the server close codes after which the client stays closed. By
-/// default the list is empty: every close the user did not ask for
-/// reconnects, whatever its code (1000 included: servers use it when they
-/// rotate connections), as the browser recipe this library replaces does.
-/// The list is copied; `count` 0 (with `codes` NULL allowed) empties it. Returns `WS_OK`,
-/// `WS_ERR_INVALID_ARGUMENT` (a code outside 1000..4999, or NULL with
-/// `count` > 0) or `WS_ERR_INVALID_HANDLE`.
-///
-/// # Safety
-/// `codes` must be readable for `count` values.
-#[no_mangle]
-pub unsafe extern "C" fn ws_config_set_final_close_codes(
-    cfg: ws_config,
-    codes: *const u16,
-    count: usize,
-) -> ws_status {
-    guard(|| {
-        let list = slice_arg(codes, count, "codes")?;
-        with_config(cfg, |c| c.set_final_close_codes(list))
-    })
-}
-
-/// Set the HTTP statuses of a rejected upgrade after which the client stays
-/// closed (default 401, 403 and 404); other statuses retry. Same rules as
-/// `ws_config_set_final_close_codes`, with statuses in 100..599.
-///
-/// # Safety
-/// `statuses` must be readable for `count` values.
-#[no_mangle]
-pub unsafe extern "C" fn ws_config_set_fatal_http_statuses(
-    cfg: ws_config,
-    statuses: *const u16,
-    count: usize,
-) -> ws_status {
-    guard(|| {
-        let list = slice_arg(statuses, count, "statuses")?;
-        with_config(cfg, |c| c.set_fatal_http_statuses(list))
-    })
-}
-
-/// Bound the send queue: at most `max_messages` messages and `max_bytes`
-/// bytes accepted by `ws_send` and not yet written. A send that does not fit
-/// returns `WS_ERR_QUEUE_FULL` and nothing is dropped. Defaults
-/// `WS_DEFAULT_QUEUE_MAX_MESSAGES` and `WS_DEFAULT_QUEUE_MAX_BYTES`. Returns
-/// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (a zero) or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_queue_limit(
-    cfg: ws_config,
-    max_messages: u64,
-    max_bytes: u64,
-) -> ws_status {
-    guard(|| with_config(cfg, |c| c.set_queue_limit(max_messages, max_bytes)))
-}
-
-/// With `enabled` true (the default), messages sent while connecting or
-/// reconnecting wait in the queue and go out in order after the next open.
-/// With false, `ws_send` returns `WS_ERR_NOT_CONNECTED` unless the connection
-/// is open. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_queue_while_disconnected(
-    cfg: ws_config,
-    enabled: bool,
-) -> ws_status {
-    guard(|| {
-        with_config(cfg, |c| {
-            c.queue_while_disconnected = enabled;
-            Ok(())
-        })
-    })
-}
-
-/// Follow up to `max` HTTP redirects (301, 302, 303, 307, 308 with a
-/// `Location`) per connection attempt. The default, 0, follows none: a
-/// redirect is then a `WS_ERROR_HANDSHAKE_REJECTED` with its status, and the
-/// message names the target. A redirect from `wss://` to `ws://` (or
-/// `http://`) is never followed. Every reconnect starts again from the
-/// configured URL. A redirect to another origin (scheme, host or port)
-/// sends none of the credentials: not the URL's user information, nor
-/// the headers `ws_config_add_header` lists as credentials; they stay
-/// dropped for the rest of that attempt. Other headers are kept.
-///
-/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (over `WS_MAX_REDIRECTS`, 20)
-/// or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_max_redirects(cfg: ws_config, max: u32) -> ws_status {
-    guard(|| {
-        with_config(cfg, |c| {
-            if max > crate::config::WS_MAX_REDIRECTS {
-                return Err(Error::invalid(format!(
-                    "max redirects must be at most {}, got {max}",
-                    crate::config::WS_MAX_REDIRECTS
-                )));
-            }
-            c.max_redirects = max;
-            Ok(())
-        })
-    })
-}
-
-/// Seed the backoff jitter, for reproducible delays in tests. By default
-/// each handle picks its own seed. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_random_seed(cfg: ws_config, seed: u64) -> ws_status {
-    guard(|| {
-        with_config(cfg, |c| {
-            c.seed = Some(seed);
-            Ok(())
-        })
-    })
-}
-
-/// Set the stack size of the connection's worker thread, in bytes (0: the
-/// platform default, usually 2 MiB of address space of which only the used
-/// pages cost memory). With many connections, a small stack (64 KiB is
-/// plenty for `ws://`; give `wss://` 256 KiB) and a small read buffer keep
-/// each connection small. Range 0 or `WS_MIN_THREAD_STACK_SIZE`..64 MiB.
-/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
-#[no_mangle]
-pub extern "C" fn ws_config_set_thread_stack_size(cfg: ws_config, bytes: usize) -> ws_status {
-    guard(|| {
-        if bytes != 0 && !(crate::config::WS_MIN_THREAD_STACK_SIZE..=64 << 20).contains(&bytes) {
-            return Err(Error::invalid(format!(
-                "thread stack size must be 0 or between 32 KiB and 64 MiB, got {bytes}"
-            )));
+/// Declares the `ws_config_*` setters listed in the table below. Each one
+/// checks its pointer arguments, looks up the config and calls the `Config`
+/// method named after `=>`, where the option's validation lives. `build.rs`
+/// reads the same table to write the setters' declarations and docs into
+/// the header (cbindgen does not expand macros). The argument types:
+/// `u32`, `u64`, `usize`, `bool`, `f64` as they are; `str`, a NUL-terminated
+/// UTF-8 string (NULL refused); `opt_str`, the same or NULL (`None`);
+/// `[u16]`, a pointer and a `count`.
+macro_rules! config_setters {
+    () => {};
+    ($(#[doc = $doc:literal])* fn $name:ident($($arg:ident: $ty:ident),*) => $method:ident;
+     $($rest:tt)*) => {
+        $(#[doc = $doc])*
+        #[no_mangle]
+        pub extern "C" fn $name(cfg: ws_config, $($arg: $ty),*) -> ws_status {
+            guard(|| with_config(cfg, |c| c.$method($($arg),*)))
         }
-        with_config(cfg, |c| {
-            c.thread_stack_size = (bytes != 0).then_some(bytes);
-            Ok(())
-        })
-    })
+        config_setters!($($rest)*);
+    };
+    ($(#[doc = $doc:literal])* unsafe fn $name:ident($arg:ident: [u16]) => $method:ident;
+     $($rest:tt)*) => {
+        $(#[doc = $doc])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(
+            cfg: ws_config,
+            $arg: *const u16,
+            count: usize,
+        ) -> ws_status {
+            guard(|| {
+                let list = slice_arg($arg, count, stringify!($arg))?;
+                with_config(cfg, |c| c.$method(list))
+            })
+        }
+        config_setters!($($rest)*);
+    };
+    ($(#[doc = $doc:literal])* unsafe fn $name:ident($($arg:ident: $ty:ident),*) => $method:ident;
+     $($rest:tt)*) => {
+        $(#[doc = $doc])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(cfg: ws_config, $($arg: *const c_char),*) -> ws_status {
+            guard(|| {
+                $(let $arg = string_arg!($ty, $arg);)*
+                with_config(cfg, |c| c.$method($($arg),*))
+            })
+        }
+        config_setters!($($rest)*);
+    };
+}
+
+/// A string argument of a setter: `str` (NULL refused) or `opt_str`.
+macro_rules! string_arg {
+    (str, $arg:ident) => {
+        c_str($arg, stringify!($arg))?
+    };
+    (opt_str, $arg:ident) => {
+        if $arg.is_null() {
+            None
+        } else {
+            Some(c_str($arg, stringify!($arg))?)
+        }
+    };
+}
+
+config_setters! {
+    /// Set the URL: `ws://host[:port][/path][?query]` or `wss://...`. Checked at
+    /// once. Returns `WS_OK`, `WS_ERR_INVALID_URL`, `WS_ERR_INVALID_UTF8`,
+    /// `WS_ERR_INVALID_ARGUMENT` (NULL) or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `url` must be NULL or a NUL-terminated string.
+    unsafe fn ws_config_set_url(url: str) => set_url;
+
+    /// Add an HTTP header to the upgrade request (e.g. `Authorization`). May be
+    /// called several times; the same name may repeat. Headers the handshake sets
+    /// itself (Host, Upgrade, Connection, Sec-WebSocket-Key/-Version/-Protocol)
+    /// are refused. Values are never logged nor shown in messages. A header that
+    /// may carry a credential (`Authorization`, `Proxy-Authorization`, `Cookie`,
+    /// or a name containing `auth`, `cookie`, `credential`, `key`, `passw`,
+    /// `secret`, `session`, `signature` or `token`, in any case) is not sent
+    /// after a redirect to another origin (see `ws_config_set_max_redirects`).
+    ///
+    /// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, bad name or value),
+    /// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `name` and `value` must be NULL or NUL-terminated strings.
+    unsafe fn ws_config_add_header(name: str, value: str) => add_header;
+
+    /// Offer a subprotocol (sent in `Sec-WebSocket-Protocol`, in the order added).
+    /// The server's choice arrives in the open event's `protocol`. Returns
+    /// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, empty or not an HTTP token),
+    /// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `protocol` must be NULL or a NUL-terminated string.
+    unsafe fn ws_config_add_subprotocol(protocol: str) => add_subprotocol;
+
+    /// Set the connect timeout in ms: the budget for the TCP connect (each
+    /// address of the host in turn; DNS resolution is not cut short). Default
+    /// `WS_DEFAULT_CONNECT_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`. Returns
+    /// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (out of range) or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_connect_timeout_ms(ms: u32) => set_connect_timeout_ms;
+
+    /// Set the handshake timeout in ms: the budget for the TLS handshake and
+    /// the HTTP upgrade, counted from the end of the TCP connect, so a server
+    /// that accepts TCP and never answers the upgrade is given up on quickly.
+    /// Default `WS_DEFAULT_HANDSHAKE_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`.
+    /// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_handshake_timeout_ms(ms: u32) => set_handshake_timeout_ms;
+
+    /// Set the receive limit in events: how many events (messages and others)
+    /// may have been received and not yet delivered (to the callback, to
+    /// `ws_poll` or past the reader of an event queue). At the limit the worker
+    /// stops reading the socket, so TCP pushes back on the server, and reads
+    /// again once the consumer catches up; nothing is dropped. While reading is
+    /// paused the heartbeat does not blame the server. Default
+    /// `WS_DEFAULT_RECEIVE_MAX_EVENTS`; at least 1. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_receive_max_events(events: u64) => set_receive_max_events;
+
+    /// Set the receive limit in bytes: how many message payload bytes may have
+    /// been received and not yet delivered (see
+    /// `ws_config_set_receive_max_events`). One message may go over it: memory
+    /// stays under this limit plus one message. Default
+    /// `WS_DEFAULT_RECEIVE_MAX_BYTES`; at least 1. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_receive_max_bytes(bytes: u64) => set_receive_max_bytes;
+
+    /// Set the largest frame the server may send, in bytes. A frame's buffer is
+    /// reserved when its header arrives, so this bounds what a hostile header
+    /// can make the client allocate; a message in several frames may still be as
+    /// large as the max message size. The limit in force is the smaller of this
+    /// and the max message size. A larger frame fails the connection with 1009
+    /// (`WS_ERROR_MESSAGE_TOO_LARGE`). Default `WS_DEFAULT_MAX_FRAME_SIZE`;
+    /// range 1..`WS_MAX_MESSAGE_SIZE_LIMIT`. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_max_frame_size(bytes: usize) => set_max_frame_size;
+
+    /// Set how long, in ms, to wait for the server's close frame (and TCP close)
+    /// after the close handshake starts, before the connection is dropped.
+    /// Default `WS_DEFAULT_CLOSE_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`.
+    /// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_close_timeout_ms(ms: u32) => set_close_timeout_ms;
+
+    /// Set the largest message, in bytes, either way. A bigger `ws_send` returns
+    /// `WS_ERR_MESSAGE_TOO_LARGE`; a bigger incoming message fails the
+    /// connection with close code 1009 and a `WS_ERROR_MESSAGE_TOO_LARGE` error.
+    /// Default `WS_DEFAULT_MAX_MESSAGE_SIZE`; range 1..`WS_MAX_MESSAGE_SIZE_LIMIT`.
+    /// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_max_message_size(bytes: usize) => set_max_message_size;
+
+    /// Set the read buffer size in bytes (allocated once per connection). Larger
+    /// is faster for big messages, smaller saves memory with many connections.
+    /// Default `WS_DEFAULT_READ_BUFFER_SIZE`; range `WS_MIN_READ_BUFFER_SIZE`..
+    /// `WS_MAX_READ_BUFFER_SIZE`. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or
+    /// `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_read_buffer_size(bytes: usize) => set_read_buffer_size;
+
+    /// Trust the CA certificates in a PEM file for `wss://`, in addition to the
+    /// system's roots. The file is read now. Returns `WS_OK`, `WS_ERR_FILE`
+    /// (unreadable, not PEM, no certificate), `WS_ERR_INVALID_ARGUMENT`,
+    /// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `path` must be NULL or a NUL-terminated string.
+    unsafe fn ws_config_set_ca_file(path: str) => set_ca_file;
+
+    /// Present a client certificate for `wss://`: a PEM certificate (chain) and
+    /// its PEM PKCS#8 private key. The files are read now. Returns `WS_OK`,
+    /// `WS_ERR_FILE`, `WS_ERR_INVALID_ARGUMENT`, `WS_ERR_INVALID_UTF8` or
+    /// `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `cert_path` and `key_path` must be NULL or NUL-terminated strings.
+    unsafe fn ws_config_set_client_cert(cert_path: str, key_path: str) => set_client_cert;
+
+    /// DANGER: with `insecure` true, `wss://` accepts any certificate and any
+    /// host name, so anyone on the path can read and change the traffic. For
+    /// tests only. Verification (chain and host name) is on by default. Returns
+    /// `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_insecure(insecure: bool) => set_insecure;
+
+    /// Set the heartbeat interval in ms: a ping goes out this often while the
+    /// connection is open. 0 turns the heartbeat off. Default
+    /// `WS_DEFAULT_PING_INTERVAL_MS`; range 0..`WS_MAX_TIMEOUT_MS`. Returns
+    /// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_ping_interval_ms(ms: u32) => set_ping_interval_ms;
+
+    /// Set how long, in ms, the peer may stay silent after a ping before it is
+    /// declared dead (`WS_ERROR_HEARTBEAT_TIMEOUT`; the socket is dropped and
+    /// reconnect takes over). Any byte from the peer counts as a sign of life, so
+    /// a large incoming message never trips it. Default
+    /// `WS_DEFAULT_PONG_TIMEOUT_MS`; range 1..`WS_MAX_TIMEOUT_MS`. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_pong_timeout_ms(ms: u32) => set_pong_timeout_ms;
+
+    /// Send `text` as a text message for each heartbeat instead of a protocol
+    /// ping frame (for servers that expect e.g. `{"op":"ping"}`). Any reply, or
+    /// any other data, counts as the sign of life; no `WS_EVENT_PONG` is
+    /// reported in this mode. NULL goes back to protocol pings (the default).
+    /// Returns `WS_OK`, `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `text` must be NULL or NUL-terminated.
+    unsafe fn ws_config_set_ping_payload(text: opt_str) => set_ping_payload;
+
+    /// Turn reconnecting on (the default) or off. Off, the handle behaves like a
+    /// browser WebSocket: the first failure or close is the end. Returns `WS_OK`
+    /// or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_reconnect(enabled: bool) => set_reconnect;
+
+    /// Set the initial reconnect delay, in ms (1..`WS_MAX_TIMEOUT_MS`; 0 is
+    /// refused: it would make a hot loop). Default `WS_DEFAULT_INITIAL_DELAY_MS`.
+    /// The first reconnect after an open connection drops waits a random delay
+    /// in [0, initial delay] (full jitter, so many clients cut at once do not
+    /// come back in step); after a failed attempt the delay is the initial
+    /// delay times the multiplier per failure, capped at the max delay, with
+    /// jitter, and never below `WS_MIN_RETRY_DELAY_MS`. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`; an initial delay
+    /// above the max delay is refused by `ws_create_with_config`.
+    fn ws_config_set_initial_delay_ms(ms: u32) => set_initial_delay_ms;
+
+    /// Set the largest delay between reconnect attempts, in ms. Default
+    /// `WS_DEFAULT_MAX_DELAY_MS`; range 1..`WS_MAX_TIMEOUT_MS`. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_max_delay_ms(ms: u32) => set_max_delay_ms;
+
+    /// Set the backoff multiplier (1 to 100; default 2). Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` (also for NaN) or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_backoff_multiplier(multiplier: f64) => set_backoff_multiplier;
+
+    /// Set the backoff jitter (0 to 1; default 0.2): each delay is scaled by a
+    /// random factor in [1 - jitter, 1 + jitter] (then capped at the max delay),
+    /// so many clients do not reconnect in step. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_backoff_jitter(jitter: f64) => set_backoff_jitter;
+
+    /// Give up after this many consecutive failed reconnect attempts (0, the
+    /// default: never). The close event then follows the last error. Returns
+    /// `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_max_attempts(attempts: u32) => set_max_attempts;
+
+    /// Set how long, in ms, a connection must stay open before the attempt
+    /// count (and so the delay) starts again from the first. Default
+    /// `WS_DEFAULT_MIN_UPTIME_MS`; 0 allowed. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_min_uptime_ms(ms: u32) => set_min_uptime_ms;
+
+    /// Set the server close codes after which the client stays closed. By
+    /// default the list is empty: every close the user did not ask for
+    /// reconnects, whatever its code (1000 included: servers use it when they
+    /// rotate connections), as the browser recipe this library replaces does.
+    /// The list is copied; `count` 0 (with `codes` NULL allowed) empties it. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` (a code outside 1000..4999, or NULL with
+    /// `count` > 0) or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `codes` must be readable for `count` values.
+    unsafe fn ws_config_set_final_close_codes(codes: [u16]) => set_final_close_codes;
+
+    /// Set the HTTP statuses of a rejected upgrade after which the client stays
+    /// closed (default 401, 403 and 404); other statuses retry. Same rules as
+    /// `ws_config_set_final_close_codes`, with statuses in 100..599.
+    ///
+    /// # Safety
+    /// `statuses` must be readable for `count` values.
+    unsafe fn ws_config_set_fatal_http_statuses(statuses: [u16]) => set_fatal_http_statuses;
+
+    /// Bound the send queue: at most `max_messages` messages and `max_bytes`
+    /// bytes accepted by `ws_send` and not yet written. A send that does not fit
+    /// returns `WS_ERR_QUEUE_FULL` and nothing is dropped. Defaults
+    /// `WS_DEFAULT_QUEUE_MAX_MESSAGES` and `WS_DEFAULT_QUEUE_MAX_BYTES`. Returns
+    /// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (a zero) or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_queue_limit(max_messages: u64, max_bytes: u64) => set_queue_limit;
+
+    /// With `enabled` true (the default), messages sent while connecting or
+    /// reconnecting wait in the queue and go out in order after the next open.
+    /// With false, `ws_send` returns `WS_ERR_NOT_CONNECTED` unless the connection
+    /// is open. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_queue_while_disconnected(enabled: bool) => set_queue_while_disconnected;
+
+    /// Follow up to `max` HTTP redirects (301, 302, 303, 307, 308 with a
+    /// `Location`) per connection attempt. The default, 0, follows none: a
+    /// redirect is then a `WS_ERROR_HANDSHAKE_REJECTED` with its status, and the
+    /// message names the target. A redirect from `wss://` to `ws://` (or
+    /// `http://`) is never followed. Every reconnect starts again from the
+    /// configured URL. A redirect to another origin (scheme, host or port)
+    /// sends none of the credentials: not the URL's user information, nor
+    /// the headers `ws_config_add_header` lists as credentials; they stay
+    /// dropped for the rest of that attempt. Other headers are kept.
+    ///
+    /// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (over `WS_MAX_REDIRECTS`, 20)
+    /// or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_max_redirects(max: u32) => set_max_redirects;
+
+    /// Seed the backoff jitter, for reproducible delays in tests. By default
+    /// each handle picks its own seed. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_random_seed(seed: u64) => set_random_seed;
+
+    /// Set the stack size of the connection's worker thread, in bytes (0: the
+    /// platform default, usually 2 MiB of address space of which only the used
+    /// pages cost memory). With many connections, a small stack (64 KiB is
+    /// plenty for `ws://`; give `wss://` 256 KiB) and a small read buffer keep
+    /// each connection small. Range 0 or `WS_MIN_THREAD_STACK_SIZE`..64 MiB.
+    /// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_thread_stack_size(bytes: usize) => set_thread_stack_size;
 }
 
 /// Borrow a C array argument; NULL is fine when `count` is 0.
@@ -745,7 +558,8 @@ fn create(config: Config, out: *mut ws_handle) -> Result<()> {
     }
     let client = Arc::new(Client::new(config)?);
     let h = CLIENTS.insert(Arc::clone(&client));
-    if let Err(e) = client.start(h) {
+    let name = format!("wsclient-{}", crate::registry::slot(h));
+    if let Err(e) = client.start(h, name) {
         CLIENTS.remove(h);
         return Err(e);
     }
@@ -972,16 +786,7 @@ pub unsafe extern "C" fn ws_close(
 ) -> ws_status {
     guard(|| {
         let c = client(handle)?;
-        if code != 1000 && !(3000..=4999).contains(&code) {
-            return Err(Error::invalid(format!("close code {code} is not 1000 or in 3000..4999")));
-        }
         let reason = if reason.is_null() { "" } else { c_str(reason, "reason")? };
-        if reason.len() > 123 {
-            return Err(Error::invalid(format!(
-                "close reason is {} bytes; at most 123 fit",
-                reason.len()
-            )));
-        }
         c.close(code, reason)
     })
 }
@@ -1164,12 +969,7 @@ pub extern "C" fn ws_queue_free(q: ws_queue) -> ws_status {
 /// `WS_OK` or `WS_ERR_INVALID_HANDLE` (bad handle or queue).
 #[no_mangle]
 pub extern "C" fn ws_queue_attach(handle: ws_handle, q: ws_queue) -> ws_status {
-    guard(|| {
-        let c = client(handle)?;
-        let q = queue(q)?;
-        c.set_callback(None, ptr::null_mut());
-        c.attach_queue(q)
-    })
+    guard(|| client(handle)?.attach_queue(queue(q)?))
 }
 
 /// Take up to `max` events from queue `q`, waiting up to `timeout_ms` for
@@ -1207,13 +1007,8 @@ pub unsafe extern "C" fn ws_queue_poll(
             t if t >= 0 => Some(Duration::from_millis(t as u64)),
             t => return Err(Error::invalid(format!("timeout_ms must be -1 or >= 0, got {t}"))),
         };
-        let mut last = q.last_batch.lock().unwrap_or_else(|e| e.into_inner());
-        last.clear();
-        *last = q.pop_batch(max, timeout);
-        for (i, (h, q)) in last.iter().enumerate() {
-            events.add(i).write(q.event.view(*h));
-        }
-        *out_count = last.len();
+        // SAFETY: the caller gave room for `max` events; at most that many come.
+        *out_count = q.next_batch(max, timeout, |i, h, ev| events.add(i).write(ev.view(h)));
         Ok(())
     })
 }

@@ -4,7 +4,7 @@
 //! A line is formatted only when its level is enabled, which one atomic load
 //! tells. The user's function is copied out of the lock before it runs.
 
-use crate::ffi::ws_handle;
+use crate::types::{ws_handle, ws_log_fn, ws_log_level};
 use std::{
     borrow::Cow,
     cell::Cell,
@@ -17,26 +17,6 @@ use std::{
     },
     time::Duration,
 };
-
-/// How much the library logs. Each level includes the ones above it.
-#[allow(non_camel_case_types)]
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ws_log_level {
-    /// Nothing (the default).
-    WS_LOG_OFF = 0,
-    /// Failed connections, protocol violations, internal errors.
-    WS_LOG_ERROR = 1,
-    /// Reconnects and their reason, refused sends.
-    WS_LOG_WARN = 2,
-    /// Connection attempts, opens, closes.
-    WS_LOG_INFO = 3,
-    /// Steps of a connection (DNS, TCP, TLS, upgrade), handles created and
-    /// freed.
-    WS_LOG_DEBUG = 4,
-    /// Every ping, pong and message (sizes only, never payloads).
-    WS_LOG_TRACE = 5,
-}
 
 impl ws_log_level {
     fn name(self) -> &'static str {
@@ -65,20 +45,6 @@ impl ws_log_level {
         Self::ALL.into_iter().find(|l| *l as i32 == n)
     }
 }
-
-/// A log function: the level, the handle the line is about (0 when none),
-/// the message (valid only during the call) and the `user_data` given to
-/// `ws_set_logger`. It may run on any thread, several at once. It must
-/// return normally (no exception, `longjmp` or thread exit out of it).
-#[allow(non_camel_case_types)]
-pub type ws_log_fn = Option<
-    unsafe extern "C" fn(
-        level: ws_log_level,
-        handle: ws_handle,
-        message: *const c_char,
-        user_data: *mut c_void,
-    ),
->;
 
 type LogFn = unsafe extern "C" fn(ws_log_level, ws_handle, *const c_char, *mut c_void);
 
@@ -210,8 +176,8 @@ pub fn write(level: ws_log_level, handle: ws_handle, args: fmt::Arguments<'_>) {
 /// `log!(LEVEL, handle, "format", args...)`: a line if `LEVEL` is enabled.
 macro_rules! log {
     ($level:ident, $handle:expr, $($arg:tt)+) => {
-        if $crate::log::enabled($crate::log::ws_log_level::$level) {
-            $crate::log::write($crate::log::ws_log_level::$level, $handle, format_args!($($arg)+));
+        if $crate::log::enabled($crate::types::ws_log_level::$level) {
+            $crate::log::write($crate::types::ws_log_level::$level, $handle, format_args!($($arg)+));
         }
     };
 }

@@ -245,17 +245,16 @@ fn main() -> ExitCode {
         }
     };
     let max_line = config.max_message_size;
-    let client = match Client::new(config).map_err(|e| e.message) {
+    let client = match Client::open(config) {
         Ok(c) => Arc::new(c),
         Err(e) => {
-            eprintln!("wsclient: {e}");
-            return ExitCode::from(EXIT_USAGE);
+            eprintln!("wsclient: {}", e.message);
+            // A config the library refuses is a usage error; a thread or
+            // fd it could not get is a failure.
+            let internal = e.status == wsclient::ws_status::WS_ERR_INTERNAL;
+            return ExitCode::from(if internal { EXIT_FAILED } else { EXIT_USAGE });
         }
     };
-    if let Err(e) = client.start(1) {
-        eprintln!("wsclient: {}", e.message);
-        return ExitCode::from(EXIT_FAILED);
-    }
     let out = Arc::new(Out { json: args.json });
     let deadline = args.timeout.map(|t| Instant::now() + t);
     // Opened at least once; open right now; the error that took the

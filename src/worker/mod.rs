@@ -2,16 +2,17 @@
 //! It sleeps in `poll(2)` on the socket and the wake-up pipe; commands from
 //! the caller arrive over the channel and are drained on every wake-up.
 
-mod session;
-pub mod transport;
+pub(crate) mod session;
+pub(crate) mod transport;
 
 use crate::{
-    client::{ws_ready_state::*, Command, Shared},
     config::Config,
-    error::{ws_error_kind, ConnError},
+    conn::{Command, Shared},
+    error::ConnError,
     event::{cstring, message, CText, Event},
     log::log,
     policy::backoff::{Backoff, Ending},
+    types::{ws_error_kind, ws_ready_state::*},
 };
 use crossbeam_channel::Receiver;
 use std::{
@@ -52,6 +53,11 @@ pub struct Inbox {
 }
 
 impl Inbox {
+    /// An inbox reading the command channel `rx`.
+    pub fn new(rx: Receiver<Command>) -> Inbox {
+        Inbox { rx, outbox: VecDeque::new(), close_req: None }
+    }
+
     /// Take every queued command. Runs the callback for pending events when
     /// the user set one.
     pub fn drain(&mut self, shared: &Shared) {
@@ -74,7 +80,7 @@ pub fn run(shared: Arc<Shared>, rx: Receiver<Command>, config: Config) {
     if let Some(t) = &config.target {
         log!(WS_LOG_DEBUG, shared.handle(), "created for {}", t.url);
     }
-    let mut inbox = Inbox { rx, outbox: VecDeque::new(), close_req: None };
+    let mut inbox = Inbox::new(rx);
     let outcome = catch_unwind(AssertUnwindSafe(|| connection(&shared, &mut inbox, &config)));
     let closed = outcome.unwrap_or_else(|panic| {
         let what = panic
@@ -295,64 +301,9 @@ fn finish(shared: &Shared, inbox: &mut Inbox, closed: Closed) {
     });
 }
 
-/// Entry points for the fuzz targets (`fuzz/`), built with `--cfg fuzzing`.
-#[cfg(fuzzing)]
-pub mod fuzz {
-    use super::*;
-    use crate::{client::Client, config::Config};
-    use std::time::Duration;
-
-    fn config(max_message_size: usize) -> Config {
-        let mut config = Config::default();
-        config.set_url("ws://fuzz.invalid/").expect("a valid URL");
-        config.max_message_size = max_message_size;
-        config.ping_interval = Duration::ZERO;
-        config
-    }
-
-    /// Feed `data` as everything the server sends after the handshake
-    /// through a session (then EOF); return the events it produced.
-    pub fn session(data: &[u8], max_message_size: usize) -> Vec<Event> {
-        let config = config(max_message_size);
-        let client = Client::new(config.clone()).expect("a valid config");
-        let ws = tungstenite::WebSocket::from_raw_socket(
-            transport::fuzz::memory(data),
-            tungstenite::protocol::Role::Client,
-            Some(transport::ws_config(&config)),
-        );
-        let (_tx, rx) = crossbeam_channel::unbounded();
-        let mut inbox = Inbox { rx, outbox: VecDeque::new(), close_req: None };
-        let end = session::run(ws, client.shared(), &mut inbox, &config);
-        if let Some(e) = &end.error {
-            client.shared().emit(Event::error(e));
-        }
-        let mut events = Vec::new();
-        while let Ok(ev) = client.poll(Some(Duration::ZERO)) {
-            events.push(ev);
-        }
-        client.free();
-        events
-    }
-
-    /// Run the HTTP upgrade against `response`; Ok if it opened.
-    pub fn handshake(response: &[u8]) -> Result<(), String> {
-        let mut config = config(1 << 20);
-        let _ = config.add_subprotocol("chat");
-        match transport::fuzz::upgrade(&config, response) {
-            Ok(c) => {
-                assert!(c.protocol.is_empty() || c.protocol == "chat", "unoffered subprotocol");
-                Ok(())
-            }
-            Err(ConnectFail::Failed(e)) => Err(e.message),
-            Err(ConnectFail::Redirect(status, location)) => Err(format!("{status} {location}")),
-            Err(ConnectFail::Aborted) => Err("aborted".into()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::{client::Client, config::Config, error::ws_error_kind, event::Event};
+    use crate::{client::Client, config::Config, event::Event, types::ws_error_kind};
     use std::{
         sync::atomic::{AtomicBool, Ordering},
         time::Duration,
@@ -368,7 +319,7 @@ mod tests {
         config.set_url("ws://127.0.0.1:1/").unwrap();
         let client = Client::new(config).unwrap();
         PANIC.store(true, Ordering::SeqCst);
-        client.start(1).unwrap();
+        client.start(1, "wsclient-test".into()).unwrap();
         let first = client.poll(Some(Duration::from_secs(5))).unwrap();
         std::panic::set_hook(prev);
         match first {

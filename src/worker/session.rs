@@ -4,15 +4,16 @@
 
 use super::{transport::wait, transport::Stream, Closed, Inbox};
 use crate::{
-    client::{ws_ready_state::WS_STATE_CLOSING, Shared},
     config::Config,
-    error::{ws_error_kind, ConnError},
+    conn::Shared,
+    error::ConnError,
     event::Event,
     log::log,
     policy::{
         backoff::Ending,
         heartbeat::{Action, Heartbeat},
     },
+    types::{ws_error_kind, ws_ready_state::WS_STATE_CLOSING},
 };
 use std::{collections::VecDeque, io, sync::atomic::Ordering, time::Instant};
 use tungstenite::{

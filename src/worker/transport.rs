@@ -2,11 +2,7 @@
 //! the HTTP upgrade, all under one deadline and all interruptible by the
 //! wake-up pipe. The stream stays nonblocking afterwards.
 
-use crate::{
-    config::Config,
-    error::{ws_error_kind::*, ConnError},
-    log::log,
-};
+use crate::{config::Config, error::ConnError, log::log, types::ws_error_kind::*};
 use std::{
     io::{self, Read, Write},
     mem,

@@ -3,7 +3,8 @@
 //! threads or callbacks (the Node binding polls one from a libuv worker).
 //! The connection's worker pushes and never waits for the reader.
 
-use crate::client::Queued;
+use super::delivery::Queued;
+use crate::event::Event;
 use std::{
     collections::VecDeque,
     sync::{
@@ -36,8 +37,9 @@ pub struct EventQueue {
     len: AtomicUsize,
     /// The batch the last poll returned: its events stay alive (the caller
     /// reads them through pointers) until the next poll or until the queue
-    /// is freed. The lock also keeps polls one at a time.
-    pub last_batch: Mutex<Vec<(u64, Queued)>>,
+    /// is freed, and hold their share of their connection's receive limit
+    /// until then. The lock also keeps polls one at a time.
+    last_batch: Mutex<Vec<(u64, Queued)>>,
 }
 
 #[derive(Default)]
@@ -68,9 +70,26 @@ impl EventQueue {
         self.cv.notify_all();
     }
 
-    /// Up to `max` events, waiting up to `timeout` (`None`: until an event
-    /// or a wake) for the first.
-    pub fn pop_batch(&self, max: usize, timeout: Option<Duration>) -> Vec<(u64, Queued)> {
+    /// Release the last batch and take the next: up to `max` events,
+    /// waiting up to `timeout` (`None`: until an event or a wake) for the
+    /// first. `show` sees each event with its index and handle; the events
+    /// stay alive until the next call. Returns how many there are.
+    pub fn next_batch(
+        &self,
+        max: usize,
+        timeout: Option<Duration>,
+        mut show: impl FnMut(usize, u64, &Event),
+    ) -> usize {
+        let mut last = self.last_batch.lock().unwrap_or_else(|e| e.into_inner());
+        last.clear();
+        *last = self.pop_batch(max, timeout);
+        for (i, (h, q)) in last.iter().enumerate() {
+            show(i, *h, &q.event);
+        }
+        last.len()
+    }
+
+    fn pop_batch(&self, max: usize, timeout: Option<Duration>) -> Vec<(u64, Queued)> {
         let deadline = timeout.map(|t| Instant::now() + t);
         if timeout != Some(Duration::ZERO) && self.len.load(Ordering::Acquire) == 0 {
             spin_until(|| self.len.load(Ordering::Acquire) != 0, deadline);
