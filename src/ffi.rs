@@ -111,8 +111,11 @@ pub extern "C" fn ws_version() -> *const c_char {
 ///
 /// What is logged: connection attempts with the URL (without user
 /// information), DNS/TCP/TLS/upgrade steps, opens, closes, reconnects with
-/// the delay and reason, pings and pongs, message sizes, and errors. Header
-/// values are never logged, and no payload bytes. Each line is one line:
+/// the delay and reason, pings and pongs, message sizes, and errors; also
+/// the records of the libraries underneath (tungstenite, native-tls) up to
+/// debug level, prefixed with their module, e.g. `tungstenite::protocol:`
+/// (their trace records, which hold frames and the request's headers, are
+/// never passed on). Header values are never logged, and no payload bytes. Each line is one line:
 /// control characters in it (from a close reason, say) are escaped as
 /// `\n`, `\r`, `\t`, `\xNN` or `\u{NNNN}`.
 ///

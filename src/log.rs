@@ -3,6 +3,11 @@
 //!
 //! A line is formatted only when its level is enabled, which one atomic load
 //! tells. The user's function is copied out of the lock before it runs.
+//!
+//! The records that tungstenite and native-tls emit through the `log` crate
+//! go the same way ([`Bridge`]), prefixed with their module, except their
+//! trace records: those hold frame payloads and the upgrade request with
+//! its header values, which the library never logs.
 
 use crate::types::{ws_handle, ws_log_fn, ws_log_level};
 use std::{
@@ -13,7 +18,7 @@ use std::{
     io::Write,
     sync::{
         atomic::{AtomicI32, Ordering},
-        Arc, Mutex, Once,
+        Arc, Mutex, Once, OnceLock,
     },
     time::Duration,
 };
@@ -63,6 +68,65 @@ static FROM_ENV: Once = Once::new();
 thread_local! {
     /// Calls of a user logger in progress on this thread.
     static INSIDE: Cell<usize> = const { Cell::new(0) };
+    /// The connection whose worker runs on this thread (0: none), for the
+    /// records of the `log` crate.
+    static THREAD_HANDLE: Cell<ws_handle> = const { Cell::new(0) };
+}
+
+/// The records of the `log` crate (from tungstenite and native-tls) as
+/// lines of the library's log.
+struct Bridge;
+
+static BRIDGE: Bridge = Bridge;
+
+/// The library's level for a `log` level; `None` for trace (see the module
+/// docs).
+fn from_log(level: ::log::Level) -> Option<ws_log_level> {
+    match level {
+        ::log::Level::Error => Some(ws_log_level::WS_LOG_ERROR),
+        ::log::Level::Warn => Some(ws_log_level::WS_LOG_WARN),
+        ::log::Level::Info => Some(ws_log_level::WS_LOG_INFO),
+        ::log::Level::Debug => Some(ws_log_level::WS_LOG_DEBUG),
+        ::log::Level::Trace => None,
+    }
+}
+
+impl ::log::Log for Bridge {
+    fn enabled(&self, metadata: &::log::Metadata<'_>) -> bool {
+        from_log(metadata.level()).is_some_and(enabled)
+    }
+
+    fn log(&self, record: &::log::Record<'_>) {
+        if let Some(level) = from_log(record.level()).filter(|l| enabled(*l)) {
+            let handle = THREAD_HANDLE.with(Cell::get);
+            write(level, handle, format_args!("{}: {}", record.target(), record.args()));
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Tell the `log` crate which of its records the library's level wants.
+/// When the host program (a Rust program linking the library) installed a
+/// logger of its own, the records go there instead.
+fn set_log_crate_level(level: i32) {
+    let filter = match level {
+        0 => ::log::LevelFilter::Off,
+        1 => ::log::LevelFilter::Error,
+        2 => ::log::LevelFilter::Warn,
+        3 => ::log::LevelFilter::Info,
+        _ => ::log::LevelFilter::Debug,
+    };
+    static BRIDGED: OnceLock<bool> = OnceLock::new();
+    if *BRIDGED.get_or_init(|| ::log::set_logger(&BRIDGE).is_ok()) {
+        ::log::set_max_level(filter);
+    }
+}
+
+/// Mark the calling thread as the worker of `handle`: records of the `log`
+/// crate made on it are about that connection.
+pub fn set_thread_handle(handle: ws_handle) {
+    THREAD_HANDLE.with(|h| h.set(handle));
 }
 
 /// Read `WSCLIENT_LOG` once, before the first line or the first
@@ -74,6 +138,7 @@ fn init() {
         {
             LEVEL.store(level as i32, Ordering::Relaxed);
         }
+        set_log_crate_level(LEVEL.load(Ordering::Relaxed));
     });
 }
 
@@ -91,6 +156,7 @@ pub fn set(level: ws_log_level, f: ws_log_fn, user_data: *mut c_void) {
     let slot = f.map(|f| Slot { f, user_data: user_data as usize, live: Arc::new(()) });
     let old = std::mem::replace(&mut *SINK.lock().unwrap_or_else(|e| e.into_inner()), slot);
     LEVEL.store(level as i32, Ordering::Relaxed);
+    set_log_crate_level(level as i32);
     if let Some(old) = old {
         // A call on this very thread (set from inside the logger) is left.
         let own = INSIDE.with(Cell::get);

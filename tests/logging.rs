@@ -229,3 +229,27 @@ fn wsclient_log_sends_lines_to_stderr_and_nothing_is_logged_by_default() {
         assert!(!trace.contains(secret), "'{secret}' leaked: {trace}");
     }
 }
+
+#[test]
+fn records_of_tungstenite_reach_the_logger_but_not_its_traces() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let server = echo_server();
+    let mut h = 0;
+    let lines = with_logger(ws_log_level::WS_LOG_TRACE, || h = session(&server.url()));
+    // tungstenite logs the server's close frame at debug level, on the
+    // worker thread: the line carries the connection's handle. (The test
+    // server runs tungstenite in this process too: its lines have no handle.)
+    let close = lines.iter().find(|(_, handle, text)| {
+        *handle == h && text.starts_with("tungstenite::") && text.contains("close frame")
+    });
+    let Some((level, _, _)) = close else { panic!("no tungstenite record in {lines:#?}") };
+    assert_eq!(*level, ws_log_level::WS_LOG_DEBUG);
+    // Its trace records (frames with payloads, the upgrade request with its
+    // header values) are never forwarded.
+    for (level, _, text) in &lines {
+        if text.starts_with("tungstenite::") {
+            assert_ne!(*level, ws_log_level::WS_LOG_TRACE, "{text}");
+            assert!(!text.contains("Sec-WebSocket-Key") && !text.contains("hello"), "{text}");
+        }
+    }
+}

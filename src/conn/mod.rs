@@ -181,6 +181,7 @@ impl Shared {
     /// Called by the worker thread when it starts.
     pub fn worker_started(&self) {
         self.worker_token.store(delivery::thread_token(), Ordering::Relaxed);
+        crate::log::set_thread_handle(self.handle());
     }
 
     /// Whether the calling thread is this connection's worker.
