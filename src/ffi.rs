@@ -68,6 +68,27 @@ unsafe fn c_str<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
         .map_err(|_| Error::new(WS_ERR_INVALID_UTF8, format!("{what} is not valid UTF-8")))
 }
 
+/// A `timeout_ms` argument: -1 waits for ever, 0 does not wait.
+fn wait_arg(timeout_ms: i32) -> Result<Option<Duration>> {
+    match timeout_ms {
+        -1 => Ok(None),
+        t if t >= 0 => Ok(Some(Duration::from_millis(t as u64))),
+        t => Err(Error::invalid(format!("timeout_ms must be -1 or >= 0, got {t}"))),
+    }
+}
+
+/// Write a query's answer to its out-parameter.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn answer<T>(out: *mut T, value: impl FnOnce() -> T) -> Result<()> {
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    out.write(value());
+    Ok(())
+}
+
 fn client(h: ws_handle) -> Result<Arc<Client>> {
     CLIENTS.get(h).ok_or_else(|| {
         Error::new(WS_ERR_INVALID_HANDLE, format!("handle {h:#x} is not a live connection"))
@@ -677,11 +698,7 @@ pub unsafe extern "C" fn ws_poll(
         if out.is_null() {
             return Err(null("out"));
         }
-        let timeout = match timeout_ms {
-            -1 => None,
-            t if t >= 0 => Some(Duration::from_millis(t as u64)),
-            t => return Err(Error::invalid(format!("timeout_ms must be -1 or >= 0, got {t}"))),
-        };
+        let timeout = wait_arg(timeout_ms)?;
         let ev = Box::new(client(handle)?.poll(timeout)?);
         let mut view = ev.view(handle);
         view._private = Box::into_raw(ev).cast();
@@ -843,11 +860,7 @@ pub extern "C" fn ws_free(handle: ws_handle) -> ws_status {
 pub unsafe extern "C" fn ws_state(handle: ws_handle, out: *mut ws_ready_state) -> ws_status {
     guard(|| {
         let c = client(handle)?;
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        *out = c.state();
-        Ok(())
+        answer(out, || c.state())
     })
 }
 
@@ -862,11 +875,7 @@ pub unsafe extern "C" fn ws_state(handle: ws_handle, out: *mut ws_ready_state) -
 pub unsafe extern "C" fn ws_buffered_amount(handle: ws_handle, out: *mut u64) -> ws_status {
     guard(|| {
         let c = client(handle)?;
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        *out = c.buffered_amount();
-        Ok(())
+        answer(out, || c.buffered_amount())
     })
 }
 
@@ -880,11 +889,7 @@ pub unsafe extern "C" fn ws_buffered_amount(handle: ws_handle, out: *mut u64) ->
 pub unsafe extern "C" fn ws_get_stats(handle: ws_handle, out: *mut ws_stats) -> ws_status {
     guard(|| {
         let c = client(handle)?;
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        *out = c.stats();
-        Ok(())
+        answer(out, || c.stats())
     })
 }
 
@@ -1005,11 +1010,7 @@ pub unsafe extern "C" fn ws_queue_poll(
                 "events and out_count must not be NULL, and max at least 1",
             ));
         }
-        let timeout = match timeout_ms {
-            -1 => None,
-            t if t >= 0 => Some(Duration::from_millis(t as u64)),
-            t => return Err(Error::invalid(format!("timeout_ms must be -1 or >= 0, got {t}"))),
-        };
+        let timeout = wait_arg(timeout_ms)?;
         // SAFETY: the caller gave room for `max` events; at most that many come.
         *out_count = q.next_batch(max, timeout, |i, h, ev| events.add(i).write(ev.view(h)));
         Ok(())
