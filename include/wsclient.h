@@ -66,12 +66,6 @@
 #define WS_DEFAULT_MAX_FRAME_SIZE (64 << 20)
 
 /**
- * Smallest delay in ms between reconnect attempts that follow a failed
- * attempt, whatever the options say: no hot loop.
- */
-#define WS_MIN_RETRY_DELAY_MS 10
-
-/**
  * Default time in ms to wait for the server's close frame after sending ours.
  */
 #define WS_DEFAULT_CLOSE_TIMEOUT_MS 5000
@@ -151,6 +145,12 @@
  * Largest number of redirects `ws_config_set_max_redirects` accepts.
  */
 #define WS_MAX_REDIRECTS 20
+
+/**
+ * Smallest delay in ms between reconnect attempts that follow a failed
+ * attempt, whatever the options say: no hot loop.
+ */
+#define WS_MIN_RETRY_DELAY_MS 10
 
 /**
  * Status returned by every fallible `ws_*` function. `WS_OK` (0) is success;

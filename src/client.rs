@@ -277,3 +277,34 @@ mod background {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Client;
+    use crate::{config::Config, event::Event, types::ws_error_kind, worker::tests::PANIC};
+    use std::{sync::atomic::Ordering, time::Duration};
+
+    #[test]
+    fn a_panic_on_the_worker_becomes_an_error_and_a_close() {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let mut config = Config::default();
+        config.set_url("ws://127.0.0.1:1/").unwrap();
+        let client = Client::new(config).unwrap();
+        PANIC.store(true, Ordering::SeqCst);
+        client.start(1, "wsclient-test".into()).unwrap();
+        let first = client.poll(Some(Duration::from_secs(5))).unwrap();
+        std::panic::set_hook(prev);
+        match first {
+            Event::Error { kind: ws_error_kind::WS_ERROR_INTERNAL, message, .. } => {
+                assert!(message.to_str().unwrap().contains("forced by a test"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            client.poll(Some(Duration::from_secs(5))).unwrap(),
+            Event::Close { code: 1006, .. }
+        ));
+        client.free();
+    }
+}

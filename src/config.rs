@@ -25,9 +25,6 @@ pub const WS_DEFAULT_RECEIVE_MAX_BYTES: u64 = 16 << 20;
 /// hostile header can make the client allocate; messages in several frames
 /// may still be as large as the max message size.
 pub const WS_DEFAULT_MAX_FRAME_SIZE: usize = 64 << 20;
-/// Smallest delay in ms between reconnect attempts that follow a failed
-/// attempt, whatever the options say: no hot loop.
-pub const WS_MIN_RETRY_DELAY_MS: u32 = 10;
 /// Default time in ms to wait for the server's close frame after sending ours.
 pub const WS_DEFAULT_CLOSE_TIMEOUT_MS: u32 = 5_000;
 /// Default maximum size of one message in bytes, either way (64 MiB).

@@ -33,9 +33,12 @@ impl Default for BackoffConfig {
     }
 }
 
+/// Smallest delay in ms between reconnect attempts that follow a failed
+/// attempt, whatever the options say: no hot loop.
+pub const WS_MIN_RETRY_DELAY_MS: u32 = 10;
+
 /// The smallest delay after a failed attempt: no options make a hot loop.
-pub const MIN_RETRY_DELAY: Duration =
-    Duration::from_millis(crate::config::WS_MIN_RETRY_DELAY_MS as u64);
+pub const MIN_RETRY_DELAY: Duration = Duration::from_millis(WS_MIN_RETRY_DELAY_MS as u64);
 
 /// The delay sequence of consecutive attempts.
 #[derive(Debug)]

@@ -301,37 +301,11 @@ fn finish(shared: &Shared, inbox: &mut Inbox, closed: Closed) {
     });
 }
 
+/// What tests of the layers above use to reach into the worker.
 #[cfg(test)]
-mod tests {
-    use crate::{client::Client, config::Config, event::Event, types::ws_error_kind};
-    use std::{
-        sync::atomic::{AtomicBool, Ordering},
-        time::Duration,
-    };
+pub(crate) mod tests {
+    use std::sync::atomic::AtomicBool;
 
+    /// Makes the next connection's worker panic (see the client's tests).
     pub static PANIC: AtomicBool = AtomicBool::new(false);
-
-    #[test]
-    fn a_panic_on_the_worker_becomes_an_error_and_a_close() {
-        let prev = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let mut config = Config::default();
-        config.set_url("ws://127.0.0.1:1/").unwrap();
-        let client = Client::new(config).unwrap();
-        PANIC.store(true, Ordering::SeqCst);
-        client.start(1, "wsclient-test".into()).unwrap();
-        let first = client.poll(Some(Duration::from_secs(5))).unwrap();
-        std::panic::set_hook(prev);
-        match first {
-            Event::Error { kind: ws_error_kind::WS_ERROR_INTERNAL, message, .. } => {
-                assert!(message.to_str().unwrap().contains("forced by a test"))
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            client.poll(Some(Duration::from_secs(5))).unwrap(),
-            Event::Close { code: 1006, .. }
-        ));
-        client.free();
-    }
 }
