@@ -6,8 +6,11 @@ use crate::{
     policy::backoff::{BackoffConfig, ReconnectPolicy},
     types::ws_status,
 };
+use data_encoding::BASE64;
+use percent_encoding::percent_decode_str;
 use std::time::Duration;
 use tungstenite::http::{header::HeaderName, HeaderValue, Uri};
+use url::Url;
 
 /// Default connect timeout in ms: the TCP connect.
 pub const WS_DEFAULT_CONNECT_TIMEOUT_MS: u32 = 10_000;
@@ -41,6 +44,8 @@ pub const WS_MAX_READ_BUFFER_SIZE: usize = 64 << 20;
 pub const WS_MAX_TIMEOUT_MS: u32 = 86_400_000;
 /// Smallest accepted worker thread stack size in bytes (32 KiB).
 pub const WS_MIN_THREAD_STACK_SIZE: usize = 32 << 10;
+/// Largest accepted worker thread stack size in bytes (64 MiB).
+const MAX_THREAD_STACK_SIZE: usize = 64 << 20;
 /// Default interval between heartbeat pings in ms (0 turns them off).
 pub const WS_DEFAULT_PING_INTERVAL_MS: u32 = 30_000;
 /// Default time in ms to wait for any sign of life after a ping.
@@ -57,15 +62,21 @@ pub const WS_DEFAULT_QUEUE_MAX_MESSAGES: u64 = 100_000;
 /// Default largest number of bytes waiting to be sent (256 MiB).
 pub const WS_DEFAULT_QUEUE_MAX_BYTES: u64 = 256 << 20;
 
-/// A parsed `ws://` or `wss://` URL.
-#[derive(Clone, Debug)]
+/// A parsed `ws://` or `wss://` URL: parsed as the WHATWG URL Standard says
+/// (as browsers do: host in lower case or punycode, default port dropped,
+/// dot segments resolved), with the stricter checks of [`Target::parse`].
+#[derive(Clone)]
 pub struct Target {
-    /// The URL for messages and logs ([`redact`]): everything between `//`
-    /// and the last `@` replaced by `***`, control characters escaped.
+    /// The normalised URL for messages and logs ([`redact`]): everything
+    /// between `//` and the last `@` replaced by `***`, control characters
+    /// escaped.
     pub url: String,
-    /// The parsed URI, without user information.
+    /// The URL for the upgrade request, without user information.
     pub uri: Uri,
-    /// Host name or address, without IPv6 brackets.
+    /// The same, parsed: the base a redirect's `Location` is resolved
+    /// against.
+    pub base: Url,
+    /// Host name (ASCII, lower case) or address, without IPv6 brackets.
     pub host: String,
     /// Port, explicit or the scheme's default.
     pub port: u16,
@@ -74,20 +85,19 @@ pub struct Target {
     /// `Basic` credentials from `user:password@` in the URL (marked
     /// sensitive), sent unless an `Authorization` header is set.
     pub authorization: Option<HeaderValue>,
+    /// Whether an `@` follows the host in a URL without user information,
+    /// as in `ws://alice:123/PW@host/`: the host may then be part of a
+    /// mistyped password, and messages do not name it
+    /// ([`Target::shown_host`]).
+    host_hidden: bool,
 }
 
-/// Split `scheme://userinfo@authority/rest` (RFC 3986: the user information
-/// ends at the last `@` before the first `/`, `?` or `#`) into the URL without
-/// the user information, and the user information.
-fn split_userinfo(url: &str) -> (String, Option<&str>) {
-    if let Some(start) = url.find("://").map(|i| i + 3) {
-        let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
-        if let Some(at) = url[start..end].rfind('@') {
-            let (head, tail) = (&url[..start], &url[start + at + 1..]);
-            return (format!("{head}{tail}"), Some(&url[start..start + at]));
-        }
+/// Shows only the redacted URL: the other fields may hold what an `@`
+/// later in the URL made part of a password.
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target").field("url", &self.url).finish_non_exhaustive()
     }
-    (url.to_string(), None)
 }
 
 /// Where user information could start in `url`, as written or mistyped:
@@ -124,73 +134,107 @@ fn has_hidden_part(url: &str) -> bool {
     url[userinfo_start(url)..].contains('@')
 }
 
-fn percent_decode(s: &str) -> Option<Vec<u8>> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
+/// The authority of `url` as written: from after `scheme://` to the first
+/// `/`, `\`, `?` or `#`, where the URL Standard ends it.
+fn written_authority(url: &str) -> &str {
+    let rest = &url[userinfo_start(url)..];
+    &rest[..rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len())]
+}
+
+/// The port of `url` as written, if a `:` follows its host.
+fn written_port(url: &str) -> Option<&str> {
+    let authority = written_authority(url);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let after_host = host_port.rsplit_once(']').map_or(host_port, |(_, rest)| rest);
+    after_host.rsplit_once(':').map(|(_, port)| port)
+}
+
+/// Why a port is refused; the port is quoted only when `shown`.
+fn bad_port(port: Option<&str>, shown: bool) -> String {
+    let quoted = port.filter(|_| shown).map_or(String::new(), |p| format!(" '{p}'"));
+    format!("bad port{quoted} (expected a number from 1 to 65535)")
+}
+
+/// What the URL Standard accepts and this client refuses in a URL as
+/// written (`url` is a URL with a `scheme://`, or a redirect's `Location`):
+/// spaces and control characters, which the Standard drops or encodes
+/// silently; `scheme:///`, where it skips the extra slashes to find a host;
+/// and an empty port.
+fn written_problem(url: &str) -> Option<String> {
+    if url.chars().any(|c| c.is_ascii_control() || c == ' ') {
+        return Some("spaces and control characters are not allowed (percent-encode them)".into());
+    }
+    if userinfo_start(url) > 0 {
+        if written_authority(url).is_empty() {
+            return Some("no host".into());
+        }
+        if written_port(url) == Some("") {
+            return Some(bad_port(Some(""), !has_hidden_part(url)));
         }
     }
-    Some(out)
+    None
+}
+
+/// Why `url` did not parse (`e`), quoting its port only when nothing is
+/// hidden.
+fn parse_problem(e: url::ParseError, url: &str) -> String {
+    match e {
+        url::ParseError::EmptyHost => "no host".into(),
+        url::ParseError::InvalidPort => bad_port(written_port(url), !has_hidden_part(url)),
+        // The URL crate's messages name the problem, never the text.
+        e => e.to_string(),
+    }
+}
+
+/// Whether every `%` in `s` starts a `%XX` escape.
+fn well_encoded(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter()
+        .enumerate()
+        .filter(|(_, c)| **c == b'%')
+        .all(|(i, _)| b.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)))
 }
 
 /// Standard base64 with padding (RFC 4648, section 4).
 pub fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = u32::from(c[0]) << 16
-            | u32::from(*c.get(1).unwrap_or(&0)) << 8
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            out.push(if i <= c.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
-        }
-    }
-    out
+    BASE64.encode(data)
 }
 
 /// Largest number of redirects `ws_config_set_max_redirects` accepts.
 pub const WS_MAX_REDIRECTS: u32 = 20;
 
+/// What is said after a URL is refused when it has an `@` that is not in
+/// its authority: a password with an unencoded `/`, `?` or `#` ends the
+/// authority early, and the parts cannot be quoted.
+const PERCENT_ENCODE_HINT: &str = " (if the '@' ends a user name and password, percent-encode \
+                                   any '/', '?', '#' or '@' in them)";
+
 impl Target {
-    /// The target a redirect's `Location` points to: absolute (`ws`, `wss`,
-    /// `http` read as `ws`, `https` as `wss`) or an absolute path on the
-    /// same server. A redirect from `wss` to `ws` is refused. The
-    /// credentials of this URL go along only to the same origin (scheme,
-    /// host and port); elsewhere only those written in the `Location` are
-    /// sent.
+    /// The target a redirect's `Location` points to, resolved against this
+    /// URL as the URL Standard says (`/abs`, `../x`, `x?y`, `//host/x` or
+    /// absolute, with `http` read as `ws` and `https` as `wss`). A redirect
+    /// from `wss` to `ws` is refused. The credentials of this URL go along
+    /// only to the same origin (scheme, host and port); elsewhere only those
+    /// written in the `Location` are sent.
     pub fn redirect(&self, location: &str) -> std::result::Result<Target, String> {
         let shown = redact(location);
-        let absolute = if location.starts_with('/') && !location.starts_with("//") {
-            let scheme = if self.tls { "wss" } else { "ws" };
-            let authority = self.uri.authority().map_or("", |a| a.as_str());
-            format!("{scheme}://{authority}{location}")
-        } else {
-            match location.split_once("://") {
-                Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
-                    "ws" | "http" => format!("ws://{rest}"),
-                    "wss" | "https" => format!("wss://{rest}"),
-                    _ => {
-                        return Err(format!(
-                            "the redirect to '{shown}' is not to a ws, wss, http or https URL"
-                        ))
-                    }
-                },
-                None => {
-                    return Err(format!(
-                        "the redirect Location '{shown}' is not an absolute URL or path"
-                    ))
-                }
+        let invalid = |why: String| format!("the redirect Location '{shown}' is not valid: {why}");
+        if let Some(why) = written_problem(location) {
+            return Err(invalid(why));
+        }
+        let mut next = self.base.join(location).map_err(|e| invalid(parse_problem(e, location)))?;
+        let scheme = match next.scheme() {
+            "ws" | "http" => "ws",
+            "wss" | "https" => "wss",
+            _ => {
+                return Err(format!(
+                    "the redirect to '{shown}' is not to a ws, wss, http or https URL"
+                ))
             }
         };
-        let mut next = Target::parse(&absolute).map_err(|e| e.message)?;
+        // From one special scheme to another: always allowed.
+        let _ = next.set_scheme(scheme);
+        let mut next = Target::from_url(next).map_err(invalid)?;
         if self.tls && !next.tls {
             return Err(format!(
                 "refused a redirect from {} to {}: it would drop TLS",
@@ -210,82 +254,102 @@ impl Target {
             && self.host.eq_ignore_ascii_case(&other.host)
     }
 
-    /// Parse and check a WebSocket URL. `user:password@` becomes a `Basic`
-    /// authorization; it never appears in messages or logs, and neither does
-    /// any part of a URL that an `@` could make part of a password (see
-    /// [`redact`]).
+    /// The host for a message: `host 'example.com'`, or, when an `@`
+    /// follows it in a URL without user information, words that do not
+    /// name it (it may be part of a mistyped password).
+    pub fn shown_host(&self) -> String {
+        if self.host_hidden {
+            format!(
+                "the host of {} (not shown: it may be part of a password{PERCENT_ENCODE_HINT})",
+                self.url
+            )
+        } else {
+            format!("host '{}'", self.host)
+        }
+    }
+
+    /// Parse and check a WebSocket URL: a `ws://` or `wss://` URL by the URL
+    /// Standard, without a fragment, with a host and a port from 1 to 65535,
+    /// written with `//` after the scheme, without spaces or control
+    /// characters and without an empty port. `user:password@`
+    /// (percent-decoded) becomes a `Basic` authorization; it never appears
+    /// in messages or logs, and neither does any part of a URL that an `@`
+    /// could make part of a password (see [`redact`]).
     pub fn parse(url: &str) -> Result<Target> {
-        let (plain, userinfo) = split_userinfo(url);
-        let shown = redact(url);
-        let hidden = has_hidden_part(url);
-        let bad = |why: &str| {
-            // A password with an unencoded '/', '?' or '#' ends the
-            // authority early: say so, as the parts cannot be quoted.
-            let hint = if hidden && userinfo.is_none() {
-                " (if the '@' ends a user name and password, percent-encode any '/', '?', '#' \
-                 or '@' in them)"
+        let bad = |why: String| {
+            let hint = if has_hidden_part(url)
+                && userinfo_start(url) > 0
+                && !written_authority(url).contains('@')
+            {
+                PERCENT_ENCODE_HINT
             } else {
                 ""
             };
-            Error::new(ws_status::WS_ERR_INVALID_URL, format!("invalid URL '{shown}': {why}{hint}"))
+            Error::new(
+                ws_status::WS_ERR_INVALID_URL,
+                format!("invalid URL '{}': {why}{hint}", redact(url)),
+            )
         };
-        // Quote a part of the URL in a reason only when nothing is hidden.
-        let quoted = |part: &str| if hidden { String::new() } else { format!(" '{part}'") };
-        let authorization = match userinfo {
-            None => None,
-            Some(info) => {
-                let decoded = percent_decode(info)
-                    .ok_or_else(|| bad("bad percent-encoding in the user information"))?;
-                let mut v = HeaderValue::from_str(&format!("Basic {}", base64(&decoded)))
-                    .expect("base64 is a valid header value");
-                v.set_sensitive(true);
-                Some(v)
-            }
+        let start = userinfo_start(url);
+        if start == 0 {
+            return Err(bad("no scheme (expected ws:// or wss://)".into()));
+        }
+        // A scheme before "://" is never hidden.
+        let scheme = url[..start - 3].to_ascii_lowercase();
+        if scheme != "ws" && scheme != "wss" {
+            return Err(bad(format!("scheme '{scheme}' is not ws or wss")));
+        }
+        if let Some(why) = written_problem(url) {
+            return Err(bad(why));
+        }
+        let parsed = Url::parse(url).map_err(|e| bad(parse_problem(e, url)))?;
+        Target::from_url(parsed).map_err(bad)
+    }
+
+    /// Check a parsed URL and take its credentials out.
+    fn from_url(mut parsed: Url) -> std::result::Result<Target, String> {
+        let hidden = has_hidden_part(parsed.as_str());
+        let tls = match parsed.scheme() {
+            "ws" => false,
+            "wss" => true,
+            other => return Err(format!("scheme '{other}' is not ws or wss")),
         };
-        // http's messages name the problem, never the text.
-        let uri: Uri = plain.parse().map_err(|e| bad(&format!("{e}")))?;
-        let tls = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
-            Some("ws") => false,
-            Some("wss") => true,
-            // A scheme before "://" is never hidden.
-            Some(other) if userinfo_start(url) > 0 => {
-                return Err(bad(&format!("scheme '{other}' is not ws or wss")));
-            }
-            Some(other) => {
-                return Err(bad(&format!("scheme{} is not ws or wss", quoted(other))));
-            }
-            None => return Err(bad("no scheme (expected ws:// or wss://)")),
-        };
-        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
+        let host = parsed.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
-            return Err(bad("no host"));
+            return Err("no host".into());
         }
-        // http's Uri silently drops a port it cannot parse, so read it here.
-        let after_host =
-            authority.as_str().rsplit_once(']').map_or(authority.as_str(), |(_, rest)| rest);
-        let port = match after_host.rsplit_once(':') {
-            None => {
-                if tls {
-                    443
-                } else {
-                    80
-                }
-            }
-            Some((_, text)) => match text.parse::<u16>() {
-                Ok(0) | Err(_) => {
-                    return Err(bad(&format!(
-                        "bad port{} (expected a number from 1 to 65535)",
-                        quoted(text)
-                    )))
-                }
-                Ok(n) => n,
-            },
+        let host = host.to_string();
+        let port = match parsed.port_or_known_default() {
+            Some(0) | None => return Err(bad_port(Some("0"), !hidden)),
+            Some(port) => port,
         };
-        if uri.path_and_query().is_some_and(|pq| pq.as_str().contains('#')) || url.contains('#') {
-            return Err(bad("a WebSocket URL must not have a fragment"));
+        if parsed.fragment().is_some() {
+            return Err("a WebSocket URL must not have a fragment".into());
         }
-        Ok(Target { url: shown, uri, host, port, tls, authorization })
+        let (user, password) = (parsed.username(), parsed.password());
+        let authorization = if user.is_empty() && password.is_none() {
+            None
+        } else {
+            if !well_encoded(user) || !password.map_or(true, well_encoded) {
+                return Err("bad percent-encoding in the user information".into());
+            }
+            // RFC 7617: user-id ":" password, the password maybe empty.
+            let mut credentials: Vec<u8> = percent_decode_str(user).collect();
+            credentials.push(b':');
+            credentials.extend(percent_decode_str(password.unwrap_or("")));
+            let mut v = HeaderValue::from_str(&format!("Basic {}", BASE64.encode(&credentials)))
+                .expect("base64 is a valid header value");
+            v.set_sensitive(true);
+            Some(v)
+        };
+        let url = redact(parsed.as_str());
+        // Without user information (always possible for ws and wss).
+        let _ = parsed.set_username("");
+        let _ = parsed.set_password(None);
+        // http's messages name the problem, never the text.
+        let uri: Uri = parsed.as_str().parse().map_err(|e| format!("{e}"))?;
+        let host_hidden = hidden && authorization.is_none();
+        Ok(Target { url, uri, base: parsed, host, port, tls, authorization, host_hidden })
     }
 }
 
@@ -516,6 +580,117 @@ impl Config {
         Ok(())
     }
 
+    /// Set the connect timeout (`1..=WS_MAX_TIMEOUT_MS` ms).
+    pub fn set_connect_timeout_ms(&mut self, ms: u32) -> Result<()> {
+        self.connect_timeout = timeout_ms("connect timeout", ms)?;
+        Ok(())
+    }
+
+    /// Set the handshake timeout (`1..=WS_MAX_TIMEOUT_MS` ms).
+    pub fn set_handshake_timeout_ms(&mut self, ms: u32) -> Result<()> {
+        self.handshake_timeout = timeout_ms("handshake timeout", ms)?;
+        Ok(())
+    }
+
+    /// Set the close timeout (`1..=WS_MAX_TIMEOUT_MS` ms).
+    pub fn set_close_timeout_ms(&mut self, ms: u32) -> Result<()> {
+        self.close_timeout = timeout_ms("close timeout", ms)?;
+        Ok(())
+    }
+
+    /// Set the heartbeat interval (`0..=WS_MAX_TIMEOUT_MS` ms; 0: off).
+    pub fn set_ping_interval_ms(&mut self, ms: u32) -> Result<()> {
+        self.ping_interval = duration_ms("ping interval", ms, true)?;
+        Ok(())
+    }
+
+    /// Set the pong timeout (`1..=WS_MAX_TIMEOUT_MS` ms).
+    pub fn set_pong_timeout_ms(&mut self, ms: u32) -> Result<()> {
+        self.pong_timeout = timeout_ms("pong timeout", ms)?;
+        Ok(())
+    }
+
+    /// Send `text` as each heartbeat instead of a ping frame; `None`: ping
+    /// frames.
+    pub fn set_ping_payload(&mut self, text: Option<&str>) -> Result<()> {
+        self.ping_payload = text.map(str::to_string);
+        Ok(())
+    }
+
+    /// Skip certificate and host name verification (tests only).
+    pub fn set_insecure(&mut self, insecure: bool) -> Result<()> {
+        self.tls.insecure = insecure;
+        Ok(())
+    }
+
+    /// Turn reconnecting on or off.
+    pub fn set_reconnect(&mut self, enabled: bool) -> Result<()> {
+        self.reconnect.enabled = enabled;
+        Ok(())
+    }
+
+    /// Set the initial reconnect delay (`1..=WS_MAX_TIMEOUT_MS` ms; whether
+    /// it is above the max delay is checked by [`Config::check`]).
+    pub fn set_initial_delay_ms(&mut self, ms: u32) -> Result<()> {
+        self.backoff.initial = timeout_ms("initial delay", ms)?;
+        Ok(())
+    }
+
+    /// Set the largest reconnect delay (`1..=WS_MAX_TIMEOUT_MS` ms).
+    pub fn set_max_delay_ms(&mut self, ms: u32) -> Result<()> {
+        self.backoff.max = timeout_ms("max delay", ms)?;
+        Ok(())
+    }
+
+    /// Give up after this many consecutive failed attempts (0: never).
+    pub fn set_max_attempts(&mut self, attempts: u32) -> Result<()> {
+        self.backoff.max_attempts = attempts;
+        Ok(())
+    }
+
+    /// Set how long a connection must stay open before the attempt count
+    /// resets (`0..=WS_MAX_TIMEOUT_MS` ms).
+    pub fn set_min_uptime_ms(&mut self, ms: u32) -> Result<()> {
+        self.min_uptime = duration_ms("min uptime", ms, true)?;
+        Ok(())
+    }
+
+    /// Whether messages sent while not connected wait in the queue.
+    pub fn set_queue_while_disconnected(&mut self, enabled: bool) -> Result<()> {
+        self.queue_while_disconnected = enabled;
+        Ok(())
+    }
+
+    /// Follow up to `max` redirects per attempt (at most
+    /// [`WS_MAX_REDIRECTS`]).
+    pub fn set_max_redirects(&mut self, max: u32) -> Result<()> {
+        if max > WS_MAX_REDIRECTS {
+            return Err(Error::invalid(format!(
+                "max redirects must be at most {WS_MAX_REDIRECTS}, got {max}"
+            )));
+        }
+        self.max_redirects = max;
+        Ok(())
+    }
+
+    /// Seed the backoff jitter.
+    pub fn set_random_seed(&mut self, seed: u64) -> Result<()> {
+        self.seed = Some(seed);
+        Ok(())
+    }
+
+    /// Set the worker thread's stack size: 0 (the platform default) or
+    /// `WS_MIN_THREAD_STACK_SIZE..=64 MiB` bytes.
+    pub fn set_thread_stack_size(&mut self, bytes: usize) -> Result<()> {
+        if bytes != 0 && !(WS_MIN_THREAD_STACK_SIZE..=MAX_THREAD_STACK_SIZE).contains(&bytes) {
+            return Err(Error::invalid(format!(
+                "thread stack size must be 0 or between 32 KiB and 64 MiB, got {bytes}"
+            )));
+        }
+        self.thread_stack_size = (bytes != 0).then_some(bytes);
+        Ok(())
+    }
+
     /// Add a request header. Headers the handshake owns are refused.
     pub fn add_header(&mut self, name: &str, value: &str) -> Result<()> {
         self.headers.push(header(name, value)?);
@@ -622,7 +797,7 @@ impl Config {
     }
 
     /// Set the backoff multiplier (1..=100).
-    pub fn set_multiplier(&mut self, m: f64) -> Result<()> {
+    pub fn set_backoff_multiplier(&mut self, m: f64) -> Result<()> {
         if !(1.0..=100.0).contains(&m) {
             return Err(Error::invalid(format!(
                 "backoff multiplier must be between 1 and 100, got {m}"
@@ -633,7 +808,7 @@ impl Config {
     }
 
     /// Set the backoff jitter (0..=1).
-    pub fn set_jitter(&mut self, j: f64) -> Result<()> {
+    pub fn set_backoff_jitter(&mut self, j: f64) -> Result<()> {
         if !(0.0..=1.0).contains(&j) {
             return Err(Error::invalid(format!("backoff jitter must be between 0 and 1, got {j}")));
         }
@@ -722,9 +897,27 @@ mod tests {
             "",
             "ws://h/#f",
             "ws://u:%zz@h/",
+            // What the URL Standard accepts and a WebSocket URL may not have.
+            "ws:///path",
+            "ws:h/x",
+            "ws:/h/x",
+            "ws:\\\\h/x",
+            "ws://h:/x",
+            "ws://h/#",
+            "ws://h/?#x",
+            "ws://h/a b",
+            " ws://h/",
+            "ws://h/\t",
+            "wss//x",
+            "//h/x",
+            "https://h/",
+            "ws://h:65536/",
+            "ws://[::1/",
+            "ws://exa mple.com/",
         ] {
             let e = Target::parse(bad).unwrap_err();
             assert_eq!(e.status, ws_status::WS_ERR_INVALID_URL, "{bad}");
+            assert!(e.message.starts_with("invalid URL '"), "{bad}: {}", e.message);
         }
     }
 
@@ -766,6 +959,12 @@ mod tests {
             "ws:/alice:S3CR3TMARK@host",
             "ws:alice:S3C//R3TMARK@host",
             "ws://S3CR3TMARK:@host:x/",
+            // The URL Standard drops tabs and line breaks: refused here.
+            "ws://alice:S3CR3TMARK\n@host/",
+            "ws://alice:S3CR3TMARK@host:1\n/",
+            "ws://alice:S3CR3TMARK@ho st/",
+            "ws://alice:S3CR3TMARK@host:/",
+            "ws://alice:S3CR3TMARK@h/#",
         ] {
             match Target::parse(url) {
                 Err(e) => {
@@ -773,15 +972,26 @@ mod tests {
                     assert!(!e.message.contains("S3C"), "{url}: {}", e.message);
                     assert!(!e.message.contains('\n'), "{url}: {}", e.message);
                 }
-                Ok(t) => panic!("{url} parsed as {:?}", t.uri),
+                Ok(t) => panic!("{url} parsed as {t:?}"),
             }
         }
-        // A URL that parses per RFC 3986 although the '@' was meant to end a
-        // password: its shown form hides everything up to the last '@'.
-        let t = Target::parse("ws://alice:S3CR3TMARK\n@host/").unwrap();
-        assert_eq!(t.url, "ws://***@host/");
+        // A URL that parses although the '@' was meant to end a password:
+        // its shown form hides everything up to the last '@', and messages
+        // do not name its host (which may be the user name).
         let t = Target::parse("ws://alice:123/S3CR3TMARK@host/").unwrap();
         assert_eq!((t.host.as_str(), t.port, t.url.as_str()), ("alice", 123, "ws://***@host/"));
+        assert_eq!(format!("{t:?}"), "Target { url: \"ws://***@host/\", .. }");
+        assert!(t.authorization.is_none());
+        let shown = t.shown_host();
+        assert!(!shown.contains("alice") && !shown.contains("123"), "{shown}");
+        assert!(shown.contains("ws://***@host/") && shown.contains("percent-encode"), "{shown}");
+        let t = Target::parse("ws://alice:123%2FS3CR3TMARK@host/").unwrap();
+        assert_eq!((t.host.as_str(), t.url.as_str()), ("host", "ws://***@host/"));
+        assert_eq!(t.shown_host(), "host 'host'");
+        assert_eq!(
+            t.authorization.unwrap().to_str().unwrap(),
+            format!("Basic {}", base64(b"alice:123/S3CR3TMARK"))
+        );
         let e = Target::parse("ws://alice:S3CR3TMARK/PW@host/").unwrap_err();
         assert!(e.message.contains("percent-encode"), "{}", e.message);
         // Nothing hidden: the port is quoted.
@@ -790,6 +1000,193 @@ mod tests {
         assert_eq!(redact("ws://u:p@h/x"), "ws://***@h/x");
         assert_eq!(redact("ws://h/x"), "ws://h/x");
         assert_eq!(redact("ws://h/\r\n"), "ws://h/\\r\\n");
+    }
+
+    #[test]
+    fn urls_are_normalised_as_the_url_standard_says() {
+        for (url, shown, uri, host, port) in [
+            ("ws://LOCALHOST:80", "ws://localhost/", "ws://localhost/", "localhost", 80),
+            (
+                "WSS://Example.COM:443/a/../b",
+                "wss://example.com/b",
+                "wss://example.com/b",
+                "example.com",
+                443,
+            ),
+            (
+                "ws://example.com:0080/x y",
+                "ws://example.com/x%20y",
+                "ws://example.com/x%20y",
+                "example.com",
+                80,
+            ),
+            (
+                "ws://Bücher.example/ä?ö",
+                "ws://xn--bcher-kva.example/%C3%A4?%C3%B6",
+                "ws://xn--bcher-kva.example/%C3%A4?%C3%B6",
+                "xn--bcher-kva.example",
+                80,
+            ),
+            ("wss://[::1]:8443?x", "wss://[::1]:8443/?x", "wss://[::1]:8443/?x", "::1", 8443),
+            (
+                "ws://U:P@Host.Example:81",
+                "ws://***@host.example:81/",
+                "ws://host.example:81/",
+                "host.example",
+                81,
+            ),
+        ] {
+            // Spaces are refused as written, so the space test goes through a
+            // percent-encoded form.
+            let url = url.replace(' ', "%20");
+            let t = Target::parse(&url).unwrap_or_else(|e| panic!("{url}: {}", e.message));
+            assert_eq!(t.url, shown, "{url}");
+            assert_eq!(t.uri.to_string(), uri, "{url}");
+            assert_eq!((t.host.as_str(), t.port), (host, port), "{url}");
+        }
+        // User information: percent-decoded, an absent password sent as
+        // empty (RFC 7617), several '@' all but the last part of it.
+        for (url, credentials) in [
+            ("ws://user@h/", "user:"),
+            ("ws://:pw@h/", ":pw"),
+            ("ws://a@b:c@d@h/", "a@b:c@d"),
+            ("ws://%C3%A4:p%20w@h/", "ä:p w"),
+        ] {
+            let t = Target::parse(url).unwrap();
+            let auth = t.authorization.unwrap();
+            assert_eq!(auth.to_str().unwrap(), format!("Basic {}", base64(credentials.as_bytes())));
+            assert_eq!(t.url, "ws://***@h/", "{url}");
+        }
+        assert!(Target::parse("ws://@h/").unwrap().authorization.is_none());
+        let e = Target::parse("ws://h:/x").unwrap_err();
+        assert!(e.message.contains("bad port ''"), "{}", e.message);
+        assert!(Target::parse("ws:///x").unwrap_err().message.ends_with("no host"));
+        assert!(Target::parse("https://h/").unwrap_err().message.contains("'https'"));
+    }
+
+    #[test]
+    fn redirects_resolve_against_the_current_url() {
+        let from = Target::parse("ws://u:pw@example.com:81/a/b?q").unwrap();
+        for (location, to, same_origin) in [
+            ("../x", "ws://example.com:81/x", true),
+            ("x?y", "ws://example.com:81/a/x?y", true),
+            ("?y", "ws://example.com:81/a/b?y", true),
+            ("/abs", "ws://example.com:81/abs", true),
+            ("//other.example/x", "ws://other.example/x", false),
+            ("//EXAMPLE.com:81/x", "ws://example.com:81/x", true),
+            ("http://example.com:81/x", "ws://example.com:81/x", true),
+            ("https://example.com/x", "wss://example.com/x", false),
+            ("wss://example.com:443/x", "wss://example.com/x", false),
+            ("ws://v:pw2@other.example/", "ws://***@other.example/", false),
+        ] {
+            let next = from.redirect(location).unwrap_or_else(|e| panic!("{location}: {e}"));
+            assert_eq!(next.url, to, "{location}");
+            assert_eq!(from.same_origin(&next), same_origin, "{location}");
+            let auth = next.authorization.as_ref().map(|a| a.to_str().unwrap().to_string());
+            let expected = if location.contains("pw2@") {
+                Some(format!("Basic {}", base64(b"v:pw2")))
+            } else if same_origin {
+                Some(format!("Basic {}", base64(b"u:pw")))
+            } else {
+                None
+            };
+            assert_eq!(auth, expected, "{location}");
+        }
+        let tls = Target::parse("wss://example.com/a").unwrap();
+        assert_eq!(tls.redirect("//other.example/x").unwrap().url, "wss://other.example/x");
+        for to in ["http://example.com/x", "ws://example.com/x"] {
+            assert!(tls.redirect(to).unwrap_err().contains("drop TLS"), "{to}");
+        }
+        for (location, why) in [
+            ("ftp://example.com/", "not to a ws, wss, http or https URL"),
+            ("mailto:x@example.com", "not to a ws, wss, http or https URL"),
+            ("/x#f", "fragment"),
+            ("/a b", "control characters"),
+            ("ws:///x", "no host"),
+            ("ws://h:0/", "bad port '0'"),
+            ("ws://h:99999/", "bad port '99999'"),
+            ("//[::1/", "invalid IPv6 address"),
+            ("ws://bob:S3CR3TMARK/x@h/", "bad port ("),
+        ] {
+            let e = from.redirect(location).unwrap_err();
+            assert!(e.contains(why), "{location}: {e}");
+            assert!(!e.contains(MARK), "{location}: {e}");
+        }
+    }
+
+    #[test]
+    fn setters_check_their_ranges() {
+        let mut c = Config::default();
+        type Ms = fn(&mut Config, u32) -> Result<()>;
+        let timeouts: [(Ms, &str); 6] = [
+            (Config::set_connect_timeout_ms, "connect timeout"),
+            (Config::set_handshake_timeout_ms, "handshake timeout"),
+            (Config::set_close_timeout_ms, "close timeout"),
+            (Config::set_pong_timeout_ms, "pong timeout"),
+            (Config::set_initial_delay_ms, "initial delay"),
+            (Config::set_max_delay_ms, "max delay"),
+        ];
+        for (set, name) in timeouts {
+            for bad in [0, WS_MAX_TIMEOUT_MS + 1] {
+                let e = set(&mut c, bad).unwrap_err();
+                assert_eq!(e.status, ws_status::WS_ERR_INVALID_ARGUMENT);
+                assert_eq!(
+                    e.message,
+                    format!("{name} must be between 1 and 86400000 ms, got {bad}")
+                );
+            }
+            set(&mut c, WS_MAX_TIMEOUT_MS).unwrap();
+        }
+        let durations: [(Ms, &str); 2] = [
+            (Config::set_ping_interval_ms, "ping interval"),
+            (Config::set_min_uptime_ms, "min uptime"),
+        ];
+        for (set, name) in durations {
+            set(&mut c, 0).unwrap();
+            let e = set(&mut c, u32::MAX).unwrap_err();
+            assert_eq!(
+                e.message,
+                format!("{name} must be between 0 and 86400000 ms, got {}", u32::MAX)
+            );
+        }
+        c.set_connect_timeout_ms(1234).unwrap();
+        c.set_ping_interval_ms(0).unwrap();
+        c.set_initial_delay_ms(7).unwrap();
+        assert_eq!(
+            (c.connect_timeout, c.ping_interval, c.backoff.initial),
+            (ms(1234), Duration::ZERO, ms(7))
+        );
+        assert_eq!(
+            c.set_max_redirects(21).unwrap_err().message,
+            "max redirects must be at most 20, got 21"
+        );
+        c.set_max_redirects(20).unwrap();
+        assert_eq!(c.max_redirects, 20);
+        for bad in [1, WS_MIN_THREAD_STACK_SIZE - 1, (64 << 20) + 1] {
+            let e = c.set_thread_stack_size(bad).unwrap_err();
+            assert_eq!(e.status, ws_status::WS_ERR_INVALID_ARGUMENT);
+            assert_eq!(
+                e.message,
+                format!("thread stack size must be 0 or between 32 KiB and 64 MiB, got {bad}")
+            );
+        }
+        c.set_thread_stack_size(64 << 20).unwrap();
+        assert_eq!(c.thread_stack_size, Some(64 << 20));
+        c.set_thread_stack_size(0).unwrap();
+        assert_eq!(c.thread_stack_size, None);
+        c.set_insecure(true).unwrap();
+        c.set_reconnect(false).unwrap();
+        c.set_max_attempts(3).unwrap();
+        c.set_random_seed(42).unwrap();
+        c.set_queue_while_disconnected(false).unwrap();
+        c.set_ping_payload(Some("{\"op\":\"ping\"}")).unwrap();
+        assert!(c.tls.insecure && !c.reconnect.enabled && !c.queue_while_disconnected);
+        assert_eq!((c.backoff.max_attempts, c.seed), (3, Some(42)));
+        assert_eq!(c.ping_payload.as_deref(), Some("{\"op\":\"ping\"}"));
+        c.set_ping_payload(None).unwrap();
+        assert!(c.ping_payload.is_none());
+        assert!(c.set_backoff_multiplier(f64::NAN).is_err());
+        assert!(c.set_backoff_jitter(1.5).is_err());
     }
 
     #[test]

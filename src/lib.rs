@@ -10,7 +10,6 @@
 
 pub mod client;
 pub mod config;
-mod config_setters;
 pub mod conn;
 pub mod error;
 pub mod event;

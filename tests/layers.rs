@@ -13,7 +13,6 @@ const LAYERS: &[(&str, u32)] = &[
     ("log", 2),
     ("config", 3),
     ("event", 3),
-    ("config_setters", 4), // TEMPORARY: merged into config
     ("conn", 4),
     ("worker", 5),
     ("client", 6),

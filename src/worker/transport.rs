@@ -279,6 +279,8 @@ pub fn connect(
     on_wake: &mut dyn FnMut() -> bool,
 ) -> Result<Connected, ConnectFail> {
     let target = config.target.as_ref().expect("checked at create");
+    // Not always the host itself: see Target::shown_host.
+    let host = target.shown_host();
     let mut waiter = Waiter {
         wake_fd,
         deadline: Instant::now() + config.connect_timeout,
@@ -288,16 +290,12 @@ pub fn connect(
 
     let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
         .to_socket_addrs()
-        .map_err(|e| {
-            ConnError::new(WS_ERROR_DNS, format!("cannot resolve host '{}': {e}", target.host))
-        })?
+        .map_err(|e| ConnError::new(WS_ERROR_DNS, format!("cannot resolve {host}: {e}")))?
         .collect();
     if addrs.is_empty() {
-        return Err(
-            ConnError::new(WS_ERROR_DNS, format!("host '{}' has no address", target.host)).into()
-        );
+        return Err(ConnError::new(WS_ERROR_DNS, format!("{host} has no address")).into());
     }
-    log!(WS_LOG_DEBUG, handle, "'{}' resolved to {addrs:?}", target.host);
+    log!(WS_LOG_DEBUG, handle, "{host} resolved to {addrs:?}");
 
     let mut last = None;
     let mut tcp = None;
@@ -334,17 +332,13 @@ pub fn connect(
             loop {
                 match attempt {
                     Ok(s) => {
-                        log!(WS_LOG_DEBUG, handle, "TLS handshake with '{}' done", target.host);
+                        log!(WS_LOG_DEBUG, handle, "TLS handshake with {host} done");
                         break Stream::new(Inner::Tls(Box::new(s)));
                     }
                     Err(native_tls::HandshakeError::Failure(e)) => {
                         return Err(ConnError::new(
                             WS_ERROR_TLS,
-                            format!(
-                                "TLS handshake with '{}' failed: {}",
-                                target.host,
-                                tls_reason(&e)
-                            ),
+                            format!("TLS handshake with {host} failed: {}", tls_reason(&e)),
                         )
                         .into())
                     }
