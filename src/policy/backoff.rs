@@ -3,7 +3,7 @@
 //! first retry after an open connection drops draws its delay uniformly in
 //! [0, initial] (full jitter); only failed attempts make the delay grow.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The backoff options.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,20 +48,28 @@ pub struct Backoff {
     rng: u64,
     /// The next delay follows the drop of an open connection.
     after_drop: bool,
+    /// When the current connection opened.
+    opened_at: Option<Instant>,
 }
 
 impl Backoff {
     /// A fresh sequence; `seed` feeds the jitter.
     pub fn new(config: BackoffConfig, seed: u64) -> Backoff {
-        Backoff { config, attempt: 0, rng: seed, after_drop: false }
+        Backoff { config, attempt: 0, rng: seed, after_drop: false, opened_at: None }
     }
 
-    /// An open connection ended after `uptime`. If it stayed up at least
+    /// A connection opened at `now`.
+    pub fn opened(&mut self, now: Instant) {
+        self.opened_at = Some(now);
+    }
+
+    /// The open connection ended at `now`. If it stayed up at least
     /// `min_uptime` the sequence starts again, and its first delay is drawn
     /// in [0, initial]; a connection that drops at once counts as a failed
     /// attempt, so a server that accepts and closes cannot make a hot loop.
-    pub fn dropped(&mut self, uptime: Duration, min_uptime: Duration) {
-        if uptime >= min_uptime || self.attempt == 0 {
+    pub fn dropped(&mut self, now: Instant, min_uptime: Duration) {
+        let opened = self.opened_at.take().unwrap_or(now);
+        if now.saturating_duration_since(opened) >= min_uptime || self.attempt == 0 {
             self.attempt = 0;
             self.after_drop = true;
         }
@@ -201,11 +209,12 @@ mod tests {
     #[test]
     fn the_first_retry_after_a_drop_is_full_jitter_and_failures_grow() {
         let cfg = BackoffConfig { jitter: 0.0, ..BackoffConfig::default() };
-        let (min_up, up) = (Duration::from_secs(5), Duration::from_secs(60));
+        let (t0, min_up, up) = (Instant::now(), Duration::from_secs(5), Duration::from_secs(60));
         let mut firsts = Vec::new();
         for seed in 0..200 {
             let mut b = Backoff::new(cfg.clone(), seed);
-            b.dropped(up, min_up);
+            b.opened(t0);
+            b.dropped(t0 + up, min_up);
             let (n, d) = b.next_delay().unwrap();
             assert_eq!(n, 1);
             assert!(d <= cfg.initial, "{d:?}");
@@ -217,11 +226,49 @@ mod tests {
         assert!(mean > cfg.initial / 4 && mean < cfg.initial * 3 / 4, "{mean:?}");
         // A connection that drops at once does not reset the sequence.
         let mut b = Backoff::new(cfg.clone(), 1);
-        b.dropped(up, min_up);
+        b.opened(t0);
+        b.dropped(t0 + up, min_up);
         b.next_delay();
         b.next_delay();
-        b.dropped(Duration::from_millis(1), min_up);
+        let t1 = t0 + 2 * up;
+        b.opened(t1);
+        b.dropped(t1 + Duration::from_millis(1), min_up);
         assert_eq!(b.next_delay().unwrap(), (3, cfg.initial * 4));
+    }
+
+    #[test]
+    fn min_uptime_is_counted_from_the_open() {
+        let cfg = BackoffConfig { jitter: 0.0, ..BackoffConfig::default() };
+        let (t0, min_up) = (Instant::now(), Duration::from_secs(5));
+        let failed_twice = || {
+            let mut b = Backoff::new(cfg.clone(), 3);
+            b.next_delay();
+            b.next_delay();
+            b
+        };
+        // Up for exactly min_uptime: the sequence starts again.
+        let mut b = failed_twice();
+        b.opened(t0);
+        b.dropped(t0 + min_up, min_up);
+        assert_eq!(b.attempt(), 0);
+        assert_eq!(b.next_delay().unwrap().0, 1);
+        // Just short of it: a failed attempt, the delay keeps growing.
+        let mut b = failed_twice();
+        b.opened(t0);
+        b.dropped(t0 + min_up - Duration::from_millis(1), min_up);
+        assert_eq!(b.next_delay().unwrap(), (3, cfg.initial * 4));
+        // The open is counted once: a second drop has no uptime.
+        let mut b = failed_twice();
+        b.opened(t0);
+        b.dropped(t0 + Duration::from_millis(1), min_up);
+        b.dropped(t0 + 2 * min_up, min_up);
+        assert_eq!(b.attempt(), 2);
+        // The first connection's drop always resets (nothing failed yet).
+        let mut b = Backoff::new(cfg.clone(), 3);
+        b.opened(t0);
+        b.dropped(t0, min_up);
+        let (n, d) = b.next_delay().unwrap();
+        assert!(n == 1 && d <= cfg.initial, "full jitter: {d:?}");
     }
 
     #[test]

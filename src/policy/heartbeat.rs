@@ -97,10 +97,7 @@ impl Heartbeat {
     /// When `handle_timeout` must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let dead = self.unanswered_since.map(|s| s + self.timeout);
-        match (self.next_ping, dead) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        super::deadline::earliest(self.next_ping, dead)
     }
 
     /// The payload of ping `seq`.

@@ -2,4 +2,7 @@
 //! `now`, randomness from a seeded source, so tests run on a fake clock.
 
 pub mod backoff;
+pub mod closing;
+pub mod connect;
+pub mod deadline;
 pub mod heartbeat;

@@ -152,9 +152,9 @@ fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
                     reconnect: opened_before,
                 });
                 opened_before = true;
-                let opened_at = Instant::now();
+                backoff.opened(Instant::now());
                 let end = session::run(conn.ws, shared, inbox, &config);
-                backoff.dropped(opened_at.elapsed(), config.min_uptime);
+                backoff.dropped(Instant::now(), config.min_uptime);
                 (end.ending, end.error, end.closed)
             }
         };
@@ -190,16 +190,16 @@ fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
             was_clean: closed.clean,
         });
         // The backoff wait: only the wake-up pipe can end it early.
-        let until = Instant::now() + delay;
+        let until = crate::policy::deadline::Deadline::after(Instant::now(), delay);
         loop {
             inbox.drain(shared);
             if inbox.close_req.is_some() {
                 return Closed::abnormal("closed by the user while reconnecting");
             }
-            if Instant::now() >= until {
+            if until.passed(Instant::now()) {
                 break;
             }
-            let _ = transport::wait(-1, 0, shared.waker.fd(), Some(until));
+            let _ = transport::wait(-1, 0, shared.waker.fd(), Some(until.at()));
         }
     }
 }

@@ -39,13 +39,6 @@ fn would_block(e: &WsError) -> bool {
     matches!(e, WsError::Io(io) if io.kind() == io::ErrorKind::WouldBlock)
 }
 
-fn min_deadline(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
 struct Session<'a> {
     ws: WebSocket<Stream>,
     shared: &'a Shared,
@@ -64,11 +57,11 @@ struct Session<'a> {
     blocked: bool,
     /// Reading is paused: the consumer is behind (receive limit reached).
     paused: bool,
-    /// The user asked to close (ws_close or ws_free): no heartbeat, no
-    /// reconnect, and the close deadline runs.
-    closing: bool,
+    /// The user's close request (ws_close or ws_free: no heartbeat, no
+    /// reconnect) and the close deadline, which runs from that request or
+    /// from the peer's close.
+    closing: crate::policy::closing::Closing,
     close_sent: bool,
-    deadline: Option<Instant>,
     peer_close: Option<(u16, String)>,
 }
 
@@ -89,9 +82,8 @@ pub fn run(
         unacked: 0,
         blocked: false,
         paused: false,
-        closing: false,
+        closing: crate::policy::closing::Closing::new(config.close_timeout),
         close_sent: false,
-        deadline: None,
         peer_close: None,
     };
     s.bytes_seen = s.ws.get_ref().bytes_read;
@@ -128,12 +120,9 @@ impl Session<'_> {
                     error: None,
                 };
             }
-            if inbox.close_req.is_some() && !self.closing {
-                // The close deadline starts now, whatever is still queued.
-                self.closing = true;
+            // The close deadline starts now, whatever is still queued.
+            if inbox.close_req.is_some() && self.closing.request(Instant::now()) {
                 self.shared.set_state(WS_STATE_CLOSING);
-                self.deadline =
-                    min_deadline(self.deadline, Some(Instant::now() + self.config.close_timeout));
             }
             // Read first: a peer that has gone (FIN or RST already here) is
             // noticed before more messages are written into a dead socket,
@@ -146,7 +135,7 @@ impl Session<'_> {
                 return end;
             }
             let now = Instant::now();
-            if self.deadline.is_some_and(|d| now >= d) {
+            if self.closing.expired(now) {
                 return match self.peer_close.take() {
                     Some(pc) => self.ended(Some(pc)),
                     None => {
@@ -182,8 +171,8 @@ impl Session<'_> {
                     // Everything written so far reached the server's TCP.
                     self.unacked = 0;
                 }
-                min_deadline(
-                    self.deadline,
+                crate::policy::deadline::earliest(
+                    self.closing.deadline(),
                     (!self.close_sent).then(|| self.heartbeat.poll_timeout()).flatten(),
                 )
             };
@@ -359,7 +348,7 @@ impl Session<'_> {
                         _ => return (false, Some(self.ended(Some(pc)))),
                     }
                     self.peer_close = Some(pc);
-                    self.deadline.get_or_insert(now + self.config.close_timeout);
+                    self.closing.peer_closed(now);
                     more = false;
                     break;
                 }
@@ -393,7 +382,7 @@ impl Session<'_> {
 
     /// Send a ping when one is due; fail when the peer stayed silent.
     fn tick_heartbeat(&mut self, now: Instant) -> Option<SessionEnd> {
-        if self.closing || self.close_sent || self.peer_close.is_some() {
+        if self.closing.requested() || self.close_sent || self.peer_close.is_some() {
             return None;
         }
         match self.heartbeat.handle_timeout(now)? {
@@ -439,11 +428,15 @@ impl Session<'_> {
     fn ended(&self, peer_close: Option<(u16, String)>) -> SessionEnd {
         match peer_close {
             Some((code, reason)) => SessionEnd {
-                ending: if self.closing { Ending::UserClose } else { Ending::ServerClose(code) },
+                ending: if self.closing.requested() {
+                    Ending::UserClose
+                } else {
+                    Ending::ServerClose(code)
+                },
                 closed: Closed { code, reason, clean: true },
                 error: None,
             },
-            None if self.closing => {
+            None if self.closing.requested() => {
                 SessionEnd { closed: Closed::abnormal(""), ending: Ending::UserClose, error: None }
             }
             None => SessionEnd {
@@ -473,7 +466,7 @@ impl Session<'_> {
 
     /// The connection failed; any close frame is already on its way.
     fn failed(&self, err: ConnError) -> SessionEnd {
-        let ending = if self.closing { Ending::UserClose } else { Ending::Failure };
+        let ending = if self.closing.requested() { Ending::UserClose } else { Ending::Failure };
         SessionEnd { closed: Closed::abnormal(""), ending, error: Some(err) }
     }
 }

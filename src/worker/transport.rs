@@ -192,14 +192,7 @@ pub fn wait(
         libc::pollfd { fd: wake_fd, events: libc::POLLIN, revents: 0 },
     ];
     loop {
-        let timeout = match deadline {
-            None => -1,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                // Round up so we never wake just before the deadline.
-                left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
-            }
-        };
+        let timeout = crate::policy::deadline::poll_ms(deadline, Instant::now());
         // SAFETY: fds is a valid array of two pollfd structs.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
         if n < 0 {
@@ -242,23 +235,18 @@ pub struct Connected {
 /// wake-up pipe fires, which returns true to abort.
 struct Waiter<'a> {
     wake_fd: RawFd,
-    deadline: Instant,
-    /// "connect" or "handshake": which timeout the deadline is.
-    phase: &'static str,
+    /// The connect timeout, then the handshake timeout.
+    budget: crate::policy::connect::ConnectBudget,
     on_wake: &'a mut dyn FnMut() -> bool,
 }
 
 impl Waiter<'_> {
     fn wait(&mut self, fd: RawFd, events: i16, what: &str) -> Result<i16, ConnectFail> {
         loop {
-            if Instant::now() >= self.deadline {
-                return Err(ConnError::new(
-                    WS_ERROR_CONNECT_TIMEOUT,
-                    format!("{} timeout during {what}", self.phase),
-                )
-                .into());
-            }
-            let r = wait(fd, events, self.wake_fd, Some(self.deadline))
+            let deadline = self.budget.check(Instant::now()).map_err(|phase| {
+                ConnError::new(WS_ERROR_CONNECT_TIMEOUT, format!("{phase} timeout during {what}"))
+            })?;
+            let r = wait(fd, events, self.wake_fd, Some(deadline))
                 .map_err(|e| ConnError::new(WS_ERROR_INTERNAL, format!("poll failed: {e}")))?;
             if r.woken && (self.on_wake)() {
                 return Err(ConnectFail::Aborted);
@@ -281,12 +269,12 @@ pub fn connect(
     let target = config.target.as_ref().expect("checked at create");
     // Not always the host itself: see Target::shown_host.
     let host = target.shown_host();
-    let mut waiter = Waiter {
-        wake_fd,
-        deadline: Instant::now() + config.connect_timeout,
-        phase: "connect",
-        on_wake,
-    };
+    let budget = crate::policy::connect::ConnectBudget::new(
+        Instant::now(),
+        config.connect_timeout,
+        config.handshake_timeout,
+    );
+    let mut waiter = Waiter { wake_fd, budget, on_wake };
 
     let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
         .to_socket_addrs()
@@ -315,8 +303,7 @@ pub fn connect(
     };
     let _ = tcp.set_nodelay(true);
     // TLS and the upgrade have their own budget, from here.
-    waiter.deadline = Instant::now() + config.handshake_timeout;
-    waiter.phase = "handshake";
+    waiter.budget.connected(Instant::now());
     log!(
         WS_LOG_DEBUG,
         handle,
@@ -614,12 +601,10 @@ pub mod fuzz {
     /// Run the HTTP upgrade against `response` as the server's answer.
     pub fn upgrade(config: &Config, response: &[u8]) -> Result<Connected, ConnectFail> {
         let mut never = || false;
-        let mut waiter = Waiter {
-            wake_fd: -1,
-            deadline: Instant::now() + std::time::Duration::from_secs(1),
-            phase: "handshake",
-            on_wake: &mut never,
-        };
+        let (now, second) = (Instant::now(), std::time::Duration::from_secs(1));
+        let mut budget = crate::policy::connect::ConnectBudget::new(now, second, second);
+        budget.connected(now);
+        let mut waiter = Waiter { wake_fd: -1, budget, on_wake: &mut never };
         super::upgrade(config, 0, memory(response), &mut waiter)
     }
 }
