@@ -178,19 +178,21 @@ def _js(v: object) -> str:
 
 def render_node(parsed: dict) -> str:
     constants, enums, structs = _sorted(parsed)
-    out = ["'use strict';", f"// The C surface as data. {_NOTE}", "", "const constants = Object.freeze({"]
+    out = ["'use strict';", f"// The C surface as data. {_NOTE}", "", "const defines = Object.freeze({"]
     out += [f"  {n}: {_js(v)}," for n, v in constants]
     out += ["});", "", "// enum name -> { member: value }", "const enums = Object.freeze({"]
     for name, members in enums:
         out.append(f"  {name}: Object.freeze({{")
         out += [f"    {m}: {v}," for m, v in members]
         out.append("  }),")
-    out += ["});", "", "// struct name -> [[field, C type]], in layout order", "const structs = Object.freeze({"]
+    out += ["});", "", "// Every #define and enum member by name, as in C.",
+            "const constants = Object.freeze(Object.assign({}, defines, ...Object.values(enums)));", "",
+            "// struct name -> [[field, C type]], in layout order", "const structs = Object.freeze({"]
     for name, fields in structs:
         out.append(f"  {name}: Object.freeze([")
         out += [f"    [{json.dumps(f)}, {json.dumps(t)}]," for f, t in fields]
         out.append("  ]),")
-    out += ["});", "", "module.exports = { constants, enums, structs };", ""]
+    out += ["});", "", "module.exports = { constants, defines, enums, structs };", ""]
     return "\n".join(out)
 
 
