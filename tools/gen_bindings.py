@@ -61,7 +61,8 @@ _ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.LShift, as
 
 def _eval_int(expr: str, known: Dict[str, int]) -> int:
     """An integer constant expression of the header: literals, other constants, + - * << >> | &."""
-    expr = re.sub(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b", r"\1", expr.strip())
+    expr = re.sub(r"\(\s*(?:u?int\d+_t|size_t)\s*\)", "", expr.strip())  # casts: (uint64_t)1 << 40
+    expr = re.sub(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b", r"\1", expr)
     expr = re.sub(r"\b[A-Za-z_]\w*\b", lambda m: str(known[m.group()]) if m.group() in known else m.group(), expr)
     tree = ast.parse(expr, mode="eval")
     for node in ast.walk(tree):

@@ -131,7 +131,9 @@ def _args(name: str, kind: str, value: Any) -> Tuple[Any, ...]:
         return (ctypes.c_uint16 * len(value))(*(_uint(name, v, "u16") for v in value)), len(value)
     if kind == "paths":
         return tuple(str(path).encode() for path in value)
-    return {"bool": bool, "float": float, "text": lambda v: str(v).encode()}[kind](value),
+    if kind == "text":
+        return (str(value).encode(),)
+    return (bool(value),) if kind == "bool" else (float(value),)
 
 
 #: The two options of ws_config_set_queue_limit.
