@@ -17,7 +17,7 @@ from typing import Any, List, Tuple
 import pytest
 
 import wsclient
-from wsclient import _c, _client, _native
+from wsclient import _c, _native, _options
 
 ROOT = Path(__file__).resolve().parents[3]
 GEN = ROOT / "tools" / "gen_bindings.py"
@@ -159,4 +159,4 @@ def test_option_values_that_do_not_fit_the_c_type_raise():
         wsclient.WebSocket("ws://127.0.0.1:1/", queue_limit=-1)
     with pytest.raises(TypeError):
         wsclient.WebSocket("ws://127.0.0.1:1/", max_redirects="3")
-    assert _client._OPTIONS.keys() <= set(_client.WebSocket.__init__.__code__.co_varnames)
+    assert _options.OPTION_NAMES <= set(wsclient.WebSocket.__init__.__code__.co_varnames)

@@ -16,6 +16,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 from . import _c
 from . import _errors as errors
 from . import _native as native
+from ._errors import check
+from ._options import OPTION_NAMES, configure
 
 __all__ = ["WebSocket", "State", "Stats", "connect"]
 
@@ -68,96 +70,6 @@ class Stats:
 def _reason(ev: native.Event) -> str:
     """The close reason of an event: every byte up to reason_len (NUL bytes included)."""
     return ctypes.string_at(ev.reason, ev.reason_len).decode("utf-8", "replace") if ev.reason_len else ""
-
-
-def _check(status: int) -> None:
-    if status != _c.WS_OK:
-        raise errors.from_status(status, native.last_error_message())
-
-
-# --- options ----------------------------------------------------------------------------------
-
-#: Option -> (C setter, kind of its value). Only the options given are
-#: passed: the others keep the library's defaults.
-_OPTIONS: Dict[str, Tuple[str, str]] = {
-    "connect_timeout": ("ws_config_set_connect_timeout_ms", "ms"),
-    "handshake_timeout": ("ws_config_set_handshake_timeout_ms", "ms"),
-    "receive_max_events": ("ws_config_set_receive_max_events", "u64"),
-    "receive_max_bytes": ("ws_config_set_receive_max_bytes", "u64"),
-    "max_frame_size": ("ws_config_set_max_frame_size", "size"),
-    "close_timeout": ("ws_config_set_close_timeout_ms", "ms"),
-    "ping_interval": ("ws_config_set_ping_interval_ms", "ms"),
-    "pong_timeout": ("ws_config_set_pong_timeout_ms", "ms"),
-    "ping_payload": ("ws_config_set_ping_payload", "text"),
-    "reconnect": ("ws_config_set_reconnect", "bool"),
-    "initial_delay": ("ws_config_set_initial_delay_ms", "ms"),
-    "max_delay": ("ws_config_set_max_delay_ms", "ms"),
-    "multiplier": ("ws_config_set_backoff_multiplier", "float"),
-    "jitter": ("ws_config_set_backoff_jitter", "float"),
-    "max_attempts": ("ws_config_set_max_attempts", "u32"),
-    "max_redirects": ("ws_config_set_max_redirects", "u32"),
-    "min_uptime": ("ws_config_set_min_uptime_ms", "ms"),
-    "final_close_codes": ("ws_config_set_final_close_codes", "u16s"),
-    "fatal_http_statuses": ("ws_config_set_fatal_http_statuses", "u16s"),
-    "queue_while_disconnected": ("ws_config_set_queue_while_disconnected", "bool"),
-    "max_message_size": ("ws_config_set_max_message_size", "size"),
-    "read_buffer_size": ("ws_config_set_read_buffer_size", "size"),
-    "ca_file": ("ws_config_set_ca_file", "text"),
-    "client_cert": ("ws_config_set_client_cert", "paths"),
-    "insecure": ("ws_config_set_insecure", "bool"),
-    "seed": ("ws_config_set_random_seed", "u64"),
-}
-_BITS = {"u16": 16, "u32": 32, "u64": 64, "size": 8 * ctypes.sizeof(ctypes.c_size_t)}
-
-
-def _uint(name: str, value: int, kind: str) -> int:
-    """An integer that fits the C type (ctypes would wrap it); the library checks its range."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not 0 <= value < 1 << _BITS[kind]:
-        raise errors.InvalidArgument(f"{name} must be between 0 and {(1 << _BITS[kind]) - 1}, got {value}")
-    return value
-
-
-def _args(name: str, kind: str, value: Any) -> Tuple[Any, ...]:
-    """The C setter's arguments after the config, for an option's value."""
-    if kind == "ms":
-        if value < 0:
-            raise errors.InvalidArgument(f"{name} must not be negative, got {value}")
-        return (_uint(name, int(round(value * 1000)), "u32"),)
-    if kind in _BITS:
-        return (_uint(name, value, kind),)
-    if kind == "u16s":
-        return (ctypes.c_uint16 * len(value))(*(_uint(name, v, "u16") for v in value)), len(value)
-    if kind == "paths":
-        return tuple(str(path).encode() for path in value)
-    if kind == "text":
-        return (str(value).encode(),)
-    return (bool(value),) if kind == "bool" else (float(value),)
-
-
-#: The two options of ws_config_set_queue_limit.
-_QUEUE_LIMITS = ("queue_limit", "queue_limit_bytes")
-
-
-def _configure(lib: Any, cfg: int, url: str, headers: Any, subprotocols: Any, options: Dict[str, Any]) -> None:
-    """Pass the URL and every option given (not None) to the C config."""
-    _check(lib.ws_config_set_url(cfg, url.encode()))
-    for name, value in headers.items() if isinstance(headers, dict) else (headers or []):
-        _check(lib.ws_config_add_header(cfg, name.encode(), value.encode()))
-    for p in subprotocols or []:
-        _check(lib.ws_config_add_subprotocol(cfg, p.encode()))
-    msgs, nbytes = (options.pop(k, None) for k in _QUEUE_LIMITS)
-    for name, value in options.items():
-        if value is not None:
-            setter, kind = _OPTIONS[name]
-            _check(getattr(lib, setter)(cfg, *_args(name, kind, value)))
-    if msgs is not None or nbytes is not None:
-        # One setter takes both limits: the one not given is the library's default.
-        msgs = _c.WS_DEFAULT_QUEUE_MAX_MESSAGES if msgs is None else msgs
-        nbytes = _c.WS_DEFAULT_QUEUE_MAX_BYTES if nbytes is None else nbytes
-        msgs, nbytes = _uint("queue_limit", msgs, "u64"), _uint("queue_limit_bytes", nbytes, "u64")
-        _check(lib.ws_config_set_queue_limit(cfg, msgs, nbytes))
 
 
 _CLOSED = object()  # end marker in the receive queue
@@ -302,7 +214,7 @@ class WebSocket:
         on_pong: Optional[Callback] = None,
     ) -> None:
         # Every C option by name (first, before other locals exist); None: not given.
-        options = {k: v for k, v in locals().items() if k in _OPTIONS or k in _QUEUE_LIMITS}
+        options = {k: v for k, v in locals().items() if k in OPTION_NAMES}
         self._handle = 0
         self._url = url
         self._queue: "queue.Queue[Any]" = queue.Queue()
@@ -323,11 +235,11 @@ class WebSocket:
 
         lib = native.lib
         cfg = ctypes.c_uint64(0)
-        _check(lib.ws_config_new(ctypes.byref(cfg)))
+        check(lib.ws_config_new(ctypes.byref(cfg)))
         try:
-            _configure(lib, cfg.value, url, headers, subprotocols, options)
+            configure(lib, cfg.value, url, headers, subprotocols, options)
             handle = ctypes.c_uint64(0)
-            _check(lib.ws_create_with_config(cfg.value, ctypes.byref(handle)))
+            check(lib.ws_create_with_config(cfg.value, ctypes.byref(handle)))
         finally:
             lib.ws_config_free(cfg.value)
         self._handle = handle.value
@@ -337,12 +249,12 @@ class WebSocket:
         # thread reads an event queue (until a callback is set). Events that
         # happened since ws_create were kept; they arrive now.
         if any(cb is not None for cb in callbacks):
-            _check(lib.ws_set_callback(self._handle, _trampoline, None))
+            check(lib.ws_set_callback(self._handle, _trampoline, None))
         else:
             q = ctypes.c_uint64(0)
-            _check(lib.ws_queue_new(ctypes.byref(q)))
+            check(lib.ws_queue_new(ctypes.byref(q)))
             self._events_q = q.value
-            _check(lib.ws_queue_attach(self._handle, self._events_q))
+            check(lib.ws_queue_attach(self._handle, self._events_q))
 
     def _to_callbacks(self) -> None:
         # Pull mode -> callbacks, in order: park new events in the library,
@@ -353,7 +265,7 @@ class WebSocket:
             q, self._events_q = self._events_q, 0
             if not q or not self._handle:
                 return
-            _check(native.lib.ws_set_callback(self._handle, native.CALLBACK(), None))  # NULL: park events
+            check(native.lib.ws_set_callback(self._handle, native.CALLBACK(), None))  # NULL: park events
             # Oldest first: messages already taken from the event queue, then
             # what it still holds, then (from the worker) the parked events.
             if self.on_message is not None:
@@ -365,11 +277,11 @@ class WebSocket:
             while self._pull_batch(q, 0):
                 pass
             native.lib.ws_queue_free(q)
-            _check(native.lib.ws_set_callback(self._handle, _trampoline, None))
+            check(native.lib.ws_set_callback(self._handle, _trampoline, None))
 
     def _pull_batch(self, q: int, timeout_ms: int) -> int:
         """Pull mode: take one batch of events from the queue and handle them here."""
-        _check(native.lib.ws_queue_poll(q, self._batch, _BATCH, timeout_ms, ctypes.byref(self._count)))
+        check(native.lib.ws_queue_poll(q, self._batch, _BATCH, timeout_ms, ctypes.byref(self._count)))
         n = self._count.value
         for i in range(n):
             self._on_event(self._batch[i])
@@ -461,7 +373,7 @@ class WebSocket:
             code, reason = self._close_info
             raise errors.ConnectionClosed("the connection is closing or closed", code=code, reason=reason,
                                           status=status)
-        _check(status)
+        check(status)
 
     def recv(self, timeout: Optional[float] = None) -> Message:
         """The next message (``str`` or ``bytes``), waiting up to ``timeout``
@@ -526,7 +438,7 @@ class WebSocket:
             handle = self._handle
             if not handle:
                 return
-            _check(native.lib.ws_close(handle, code, reason.encode() if reason else None))
+            check(native.lib.ws_close(handle, code, reason.encode() if reason else None))
             if threading.get_ident() == self._worker:
                 return  # inside a callback: the close event follows; __del__ frees
             deadline = None if timeout is None else time.monotonic() + timeout
@@ -564,12 +476,12 @@ class WebSocket:
 
     def set_url(self, url: str) -> None:
         """Connect to ``url`` from the next (re)connection attempt on, e.g. with a fresh token."""
-        _check(native.lib.ws_set_url(self._live_handle(), url.encode()))
+        check(native.lib.ws_set_url(self._live_handle(), url.encode()))
         self._url = url
 
     def set_header(self, name: str, value: str) -> None:
         """Send this header from the next (re)connection attempt on, replacing any of that name."""
-        _check(native.lib.ws_set_header(self._live_handle(), name.encode(), value.encode()))
+        check(native.lib.ws_set_header(self._live_handle(), name.encode(), value.encode()))
 
     # --- queries -------------------------------------------------------------------------------
 
@@ -579,7 +491,7 @@ class WebSocket:
         if not self._handle:
             return State.CLOSED
         out = ctypes.c_int32(0)
-        _check(native.lib.ws_state(self._handle, ctypes.byref(out)))
+        check(native.lib.ws_state(self._handle, ctypes.byref(out)))
         return State(out.value)
 
     @property
@@ -588,13 +500,13 @@ class WebSocket:
         if not self._handle:
             return self._final_stats.queued_bytes if self._final_stats else 0
         out = ctypes.c_uint64(0)
-        _check(native.lib.ws_buffered_amount(self._handle, ctypes.byref(out)))
+        check(native.lib.ws_buffered_amount(self._handle, ctypes.byref(out)))
         return out.value
 
     @staticmethod
     def _read_stats(handle: int) -> Stats:
         s = native.Stats()
-        _check(native.lib.ws_get_stats(handle, ctypes.byref(s)))
+        check(native.lib.ws_get_stats(handle, ctypes.byref(s)))
         raw = {f.name: getattr(s, f.name) for f in fields(Stats) if hasattr(s, f.name)}
         rtt, opened = s.last_rtt_us, s.last_open_unix_ms
         return Stats(**raw, last_rtt=rtt / 1e6 if rtt else None, last_open=opened / 1000 if opened else None)

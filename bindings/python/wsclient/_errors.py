@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Type
 
-from . import _c
+from . import _c, _native
 
 
 class WebSocketError(Exception):
@@ -159,6 +159,12 @@ _BY_KIND: Dict[int, Type[WebSocketError]] = {
     _c.WS_ERROR_HEARTBEAT_TIMEOUT: HeartbeatTimeout,
     _c.WS_ERROR_INTERNAL: InternalError,
 }
+
+
+def check(status: int) -> None:
+    """Raise the exception for a failed call (status not WS_OK)."""
+    if status != _c.WS_OK:
+        raise from_status(status, _native.last_error_message())
 
 
 def from_status(status: int, message: str) -> WebSocketError:
