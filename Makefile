@@ -24,6 +24,7 @@ install-file = install -m $(1) $(2) $(3).tmp.$$$$ && mv -f $(3).tmp.$$$$ $(3)
 
 .PHONY: fuzz fuzz-build check-memory check-threads soak soak-ci install uninstall test-install
 .PHONY: all build demo test test-rust test-python test-node python node bench bench-quick bench-deps deps lint clean
+.PHONY: bindings-gen
 
 all: build
 
@@ -52,15 +53,20 @@ build: deps
 	    -L$(RELEASE) -lwsclient -Wl,-rpath,$(abspath $(RELEASE)) -o $(RELEASE)/$$ex-c || exit 1; \
 	done
 
+## The bindings' constants, enums and struct layouts, from include/wsclient.h
+## (bindings/python/wsclient/_c.py, bindings/node/lib/c.js; see tools/gen_bindings.py).
+bindings-gen:
+	python3 tools/gen_bindings.py
+
 ## A venv with the Python package (built and bundled by pip) and the test tools.
-python: build
+python: build bindings-gen
 	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
 	$(PYTHON) -m pip install -q -r bindings/python/requirements-test.txt
 	$(PYTHON) -m pip install -q --force-reinstall --no-deps bindings/python
 
 ## The Node package's dependencies, and the library bundled next to it.
-node: build
+node: build bindings-gen
 	cd bindings/node && npm ci --no-audit --no-fund --loglevel=error
 	$(call install-file,755,$(RELEASE)/libwsclient.so,bindings/node/libwsclient.so)
 

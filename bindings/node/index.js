@@ -7,18 +7,23 @@ const { api, koffi, WsStats, lastErrorMessage } = require('./lib/native');
 const { WebSocketError, fromStatus, fromEvent } = require('./lib/errors');
 const { pump, check } = require('./lib/pump');
 const { MessageEvent, CloseEvent, ErrorEvent, ReconnectingEvent, PongEvent } = require('./lib/events');
+const { constants, enums } = require('./lib/c');
 
+// readyState, as the WHATWG standard numbers it (tracked here from the
+// events, not read from the library's ws_ready_state).
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
-// ws_event_type
-const EV_OPEN = 1, EV_MESSAGE = 2, EV_ERROR = 3, EV_CLOSE = 4, EV_PONG = 5, EV_RECONNECTING = 6;
+const {
+  WS_EVENT_OPEN: EV_OPEN, WS_EVENT_MESSAGE: EV_MESSAGE, WS_EVENT_ERROR: EV_ERROR, WS_EVENT_CLOSE: EV_CLOSE,
+  WS_EVENT_PONG: EV_PONG, WS_EVENT_RECONNECTING: EV_RECONNECTING,
+} = enums.ws_event_type;
 
 const MAX_U32 = 0xffffffff;
 
-/** Option name -> [kind, C setter, default]; times are in milliseconds. */
+/** Option name -> [kind, C setter]; times are in milliseconds. Options not given keep the library's defaults. */
 const NUMERIC = {
   connectTimeout: ['ms', 'ws_config_set_connect_timeout_ms'],
   handshakeTimeout: ['ms', 'ws_config_set_handshake_timeout_ms'],
@@ -117,9 +122,13 @@ function configure(cfg, url, protocols, options) {
         break;
     }
   }
-  const msgs = options.queueLimit === undefined ? 100000 : num('queueLimit', options.queueLimit, 'size');
-  const bytes = options.queueLimitBytes === undefined ? 256 * 2 ** 20 : num('queueLimitBytes', options.queueLimitBytes, 'size');
-  check(api.ws_config_set_queue_limit(cfg, msgs, bytes));
+  const { queueLimit, queueLimitBytes } = options;
+  if (queueLimit !== undefined || queueLimitBytes !== undefined) {
+    // One setter takes both limits: the one not given is the library's default.
+    const msgs = queueLimit === undefined ? constants.WS_DEFAULT_QUEUE_MAX_MESSAGES : num('queueLimit', queueLimit, 'u64');
+    const bytes = queueLimitBytes === undefined ? constants.WS_DEFAULT_QUEUE_MAX_BYTES : num('queueLimitBytes', queueLimitBytes, 'u64');
+    check(api.ws_config_set_queue_limit(cfg, msgs, bytes));
+  }
 }
 
 function toBytes(data) {
@@ -223,8 +232,8 @@ class WebSocket extends EventTarget {
     const [buf, binary] = toBytes(data);
     if (!this._handle || this._readyState === CLOSING || this._readyState === CLOSED) return; // discarded, as in the browser
     const status = api.ws_send(this._handle, buf, buf.length, binary);
-    if (status === -6) return; // closing or closed: discarded, as in the browser
-    if (status !== 0) throw fromStatus(status, lastErrorMessage());
+    if (status === constants.WS_ERR_CLOSED) return; // closing or closed: discarded, as in the browser
+    if (status !== constants.WS_OK) throw fromStatus(status, lastErrorMessage());
   }
 
   /** Start the close handshake. `code` 1000 or 3000-4999; `reason` at most 123 UTF-8 bytes. */

@@ -1,36 +1,11 @@
 'use strict';
 // Errors, and the one place that maps C status codes and error kinds to them.
 
-const STATUS = {
-  [-1]: 'WS_ERR_INVALID_ARGUMENT',
-  [-2]: 'WS_ERR_INVALID_HANDLE',
-  [-3]: 'WS_ERR_INVALID_URL',
-  [-4]: 'WS_ERR_INVALID_UTF8',
-  [-5]: 'WS_ERR_MESSAGE_TOO_LARGE',
-  [-6]: 'WS_ERR_CLOSED',
-  [-7]: 'WS_ERR_TIMEOUT',
-  [-8]: 'WS_ERR_QUEUE_FULL',
-  [-9]: 'WS_ERR_INVALID_STATE',
-  [-10]: 'WS_ERR_BUFFER_TOO_SMALL',
-  [-11]: 'WS_ERR_FILE',
-  [-12]: 'WS_ERR_INTERNAL',
-  [-13]: 'WS_ERR_NOT_CONNECTED',
-};
+const { enums } = require('./c');
 
-const KIND = {
-  0: 'NONE',
-  1: 'DNS',
-  2: 'CONNECT_REFUSED',
-  3: 'CONNECT_FAILED',
-  4: 'CONNECT_TIMEOUT',
-  5: 'TLS',
-  6: 'HANDSHAKE_REJECTED',
-  7: 'PROTOCOL',
-  8: 'NETWORK',
-  9: 'MESSAGE_TOO_LARGE',
-  10: 'HEARTBEAT_TIMEOUT',
-  11: 'INTERNAL',
-};
+// ws_status value -> its name ('WS_ERR_QUEUE_FULL'); ws_error_kind value -> its name without WS_ERROR_ ('DNS').
+const STATUS = Object.fromEntries(Object.entries(enums.ws_status).filter(([, v]) => v < 0).map(([k, v]) => [v, k]));
+const KIND = Object.fromEntries(Object.entries(enums.ws_error_kind).map(([k, v]) => [v, k.replace(/^WS_ERROR_/, '')]));
 
 /** An error from wsclient; `code` is a stable string such as 'WS_ERR_QUEUE_FULL' or 'HANDSHAKE_REJECTED'. */
 class WebSocketError extends Error {

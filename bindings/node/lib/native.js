@@ -8,6 +8,7 @@
 const fs = require('fs');
 const path = require('path');
 const koffi = require('koffi');
+const { structs } = require('./c');
 
 const LIB_NAME = process.platform === 'darwin' ? 'libwsclient.dylib' : 'libwsclient.so';
 
@@ -35,44 +36,35 @@ function findLibrary() {
 
 const lib = koffi.load(findLibrary());
 
-const WsEvent = koffi.struct('ws_event', {
-  type: 'int32_t',
-  handle: 'uint64_t',
-  data: 'void *',
-  len: 'size_t',
-  is_binary: 'bool',
-  protocol: 'const char *',
-  is_reconnect: 'bool',
-  error_kind: 'int32_t',
-  message: 'const char *',
-  http_status: 'uint16_t',
-  code: 'uint16_t',
-  reason: 'void *', // may hold NUL bytes: read reason_len bytes
-  reason_len: 'size_t',
-  was_clean: 'bool',
-  unsent_messages: 'uint64_t',
-  unsent_bytes: 'uint64_t',
-  rtt_us: 'uint64_t',
-  attempt: 'uint32_t',
-  delay_ms: 'uint64_t',
-  _private: 'void *',
-});
+// C type (as the generated field lists name them) -> koffi type.
+const KOFFI_TYPES = {
+  bool: 'bool',
+  int32_t: 'int32_t',
+  uint16_t: 'uint16_t',
+  uint32_t: 'uint32_t',
+  uint64_t: 'uint64_t',
+  size_t: 'size_t',
+  double: 'double',
+  'const char *': 'const char *',
+  'const uint8_t *': 'void *',
+  'void *': 'void *',
+};
+// Fields read another way than their C type says.
+const FIELD_TYPES = { 'ws_event.reason': 'void *' }; // may hold NUL bytes: read reason_len bytes
 
-const WsStats = koffi.struct('ws_stats', {
-  messages_sent: 'uint64_t',
-  bytes_sent: 'uint64_t',
-  messages_received: 'uint64_t',
-  bytes_received: 'uint64_t',
-  reconnects: 'uint64_t',
-  attempt: 'uint64_t',
-  last_rtt_us: 'uint64_t',
-  last_open_unix_ms: 'uint64_t',
-  queued_messages: 'uint64_t',
-  queued_bytes: 'uint64_t',
-  messages_maybe_lost: 'uint64_t',
-  undelivered_events: 'uint64_t',
-  undelivered_bytes: 'uint64_t',
-});
+/** A koffi struct for a struct of wsclient.h, from the generated layout. */
+function struct(name) {
+  const members = {};
+  for (const [field, ctype] of structs[name]) {
+    const type = FIELD_TYPES[`${name}.${field}`] || KOFFI_TYPES[ctype];
+    if (!type) throw new Error(`wsclient: ${name}.${field} has the C type '${ctype}', which lib/native.js does not map`);
+    members[field] = type;
+  }
+  return koffi.struct(name, members);
+}
+
+const WsEvent = struct('ws_event');
+const WsStats = struct('ws_stats');
 
 const fn = (proto) => lib.func(proto);
 

@@ -14,6 +14,7 @@
 
 const { koffi, api, WsEvent } = require('./native');
 const { fromStatus } = require('./errors');
+const { constants } = require('./c');
 
 const BATCH = 256;
 const POLL_MS = 100;
@@ -77,7 +78,7 @@ class Pump {
 }
 
 function check(status) {
-  if (status !== 0) throw fromStatus(status, require('./native').lastErrorMessage());
+  if (status !== constants.WS_OK) throw fromStatus(status, require('./native').lastErrorMessage());
 }
 
 module.exports = { pump: new Pump(), check };

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import collections
 import ctypes
 import enum
 import logging
@@ -11,11 +10,14 @@ import queue
 import threading
 import time
 import weakref
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+from . import _c
 from . import _errors as errors
 from . import _native as native
+from ._errors import check
+from ._options import OPTION_NAMES, configure
 
 __all__ = ["WebSocket", "State", "Stats", "connect"]
 
@@ -30,11 +32,11 @@ Message = Union[str, bytes]
 class State(enum.IntEnum):
     """Connection state (``WebSocket.state``); the first four match the browser's readyState."""
 
-    CONNECTING = 0
-    OPEN = 1
-    CLOSING = 2
-    CLOSED = 3
-    RECONNECTING = 4
+    CONNECTING = _c.WS_STATE_CONNECTING
+    OPEN = _c.WS_STATE_OPEN
+    CLOSING = _c.WS_STATE_CLOSING
+    CLOSED = _c.WS_STATE_CLOSED
+    RECONNECTING = _c.WS_STATE_RECONNECTING
 
     def __str__(self) -> str:
         return self.name
@@ -70,20 +72,13 @@ def _reason(ev: native.Event) -> str:
     return ctypes.string_at(ev.reason, ev.reason_len).decode("utf-8", "replace") if ev.reason_len else ""
 
 
-def _check(status: int) -> None:
-    if status != 0:
-        raise errors.from_status(status, native.last_error_message())
-
-
-def _ms(name: str, seconds: float) -> int:
-    if seconds < 0:
-        raise errors.InvalidArgument(f"{name} must not be negative, got {seconds}")
-    return int(round(seconds * 1000))
-
-
 _CLOSED = object()  # end marker in the receive queue
+
+
+def _slice(deadline: Optional[float]) -> float:
+    """How long one wait may take: at most 0.1 s, so that Ctrl-C stays prompt."""
+    return 0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic()))
 _BATCH = 64  # events per poll in pull mode
-_CALLBACKS = ("on_open", "on_message", "on_error", "on_close", "on_reconnecting", "on_pong")
 
 # Live connections by handle. Weak, so that a WebSocket nobody holds is
 # collected (and its __del__ frees the handle); the trampoline looks the
@@ -120,6 +115,22 @@ def _free_all() -> None:
 Callback = Callable[..., Any]
 
 
+class _CallbackAttribute:
+    """An ``on_*`` attribute. Setting one (not None) on a WebSocket that is
+    read with ``recv()`` switches it to callbacks, for good."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, ws: "Optional[WebSocket]", owner: type) -> Optional[Callback]:
+        return None if ws is None else ws.__dict__.get(self.slot)
+
+    def __set__(self, ws: "WebSocket", callback: Optional[Callback]) -> None:
+        ws.__dict__[self.slot] = callback
+        if callback is not None:
+            ws._to_callbacks()
+
+
 class WebSocket:
     """A WebSocket connection that stays connected.
 
@@ -147,15 +158,19 @@ class WebSocket:
     (the fast path); assigning a callback later switches it to callbacks,
     keeping the order of events.
 
-    Options have the C API's names and defaults, in seconds.
+    Options have the C API's names, with times in seconds. An option not
+    given (None) is not passed to the library, which then uses its own
+    default: the ``WS_DEFAULT_*`` of wsclient.h (e.g. ``connect_timeout``
+    10 s, ``ping_interval`` 30 s, ``reconnect`` on). ``queue_limit`` and
+    ``queue_limit_bytes`` are the send queue's limits in messages and bytes.
     """
 
-    on_open: Optional[Callback] = None
-    on_message: Optional[Callback] = None
-    on_error: Optional[Callback] = None
-    on_close: Optional[Callback] = None
-    on_reconnecting: Optional[Callback] = None
-    on_pong: Optional[Callback] = None
+    on_open = _CallbackAttribute()
+    on_message = _CallbackAttribute()
+    on_error = _CallbackAttribute()
+    on_close = _CallbackAttribute()
+    on_reconnecting = _CallbackAttribute()
+    on_pong = _CallbackAttribute()
 
     def __init__(
         self,
@@ -163,33 +178,33 @@ class WebSocket:
         *,
         headers: Optional[Union[Dict[str, str], Sequence[Tuple[str, str]]]] = None,
         subprotocols: Optional[Sequence[str]] = None,
-        connect_timeout: float = 10.0,
+        connect_timeout: Optional[float] = None,
         handshake_timeout: Optional[float] = None,
         receive_max_events: Optional[int] = None,
         receive_max_bytes: Optional[int] = None,
         max_frame_size: Optional[int] = None,
-        close_timeout: float = 5.0,
-        ping_interval: float = 30.0,
-        pong_timeout: float = 5.0,
+        close_timeout: Optional[float] = None,
+        ping_interval: Optional[float] = None,
+        pong_timeout: Optional[float] = None,
         ping_payload: Optional[str] = None,
-        reconnect: bool = True,
-        initial_delay: float = 1.0,
-        max_delay: float = 30.0,
-        multiplier: float = 2.0,
-        jitter: float = 0.2,
-        max_attempts: int = 0,
-        max_redirects: int = 0,
-        min_uptime: float = 5.0,
+        reconnect: Optional[bool] = None,
+        initial_delay: Optional[float] = None,
+        max_delay: Optional[float] = None,
+        multiplier: Optional[float] = None,
+        jitter: Optional[float] = None,
+        max_attempts: Optional[int] = None,
+        max_redirects: Optional[int] = None,
+        min_uptime: Optional[float] = None,
         final_close_codes: Optional[Sequence[int]] = None,
         fatal_http_statuses: Optional[Sequence[int]] = None,
-        queue_limit: int = 100_000,
-        queue_limit_bytes: int = 256 << 20,
-        queue_while_disconnected: bool = True,
-        max_message_size: int = 64 << 20,
-        read_buffer_size: int = 128 << 10,
+        queue_limit: Optional[int] = None,
+        queue_limit_bytes: Optional[int] = None,
+        queue_while_disconnected: Optional[bool] = None,
+        max_message_size: Optional[int] = None,
+        read_buffer_size: Optional[int] = None,
         ca_file: Optional[str] = None,
         client_cert: Optional[Tuple[str, str]] = None,
-        insecure: bool = False,
+        insecure: Optional[bool] = None,
         seed: Optional[int] = None,
         on_open: Optional[Callback] = None,
         on_message: Optional[Callback] = None,
@@ -198,6 +213,8 @@ class WebSocket:
         on_reconnecting: Optional[Callback] = None,
         on_pong: Optional[Callback] = None,
     ) -> None:
+        # Every C option by name (first, before other locals exist); None: not given.
+        options = {k: v for k, v in locals().items() if k in OPTION_NAMES}
         self._handle = 0
         self._url = url
         self._queue: "queue.Queue[Any]" = queue.Queue()
@@ -210,184 +227,112 @@ class WebSocket:
         self._final_stats: Optional[Stats] = None
         self._lock = threading.RLock()
         self._pull_lock = threading.Lock()
-        self._events_q = 0  # the event queue of pull mode, 0 in callback mode
-        self._inbox: "collections.deque[Any]" = collections.deque()
+        self._events_q = 0  # the event queue while read with recv(); 0 with callbacks
         self._batch = (native.Event * _BATCH)()
         self._count = ctypes.c_size_t(0)
-        for name, cb in (
-            ("on_open", on_open),
-            ("on_message", on_message),
-            ("on_error", on_error),
-            ("on_close", on_close),
-            ("on_reconnecting", on_reconnecting),
-            ("on_pong", on_pong),
-        ):
-            if cb is not None:
-                setattr(self, name, cb)
+        callbacks = (on_open, on_message, on_error, on_close, on_reconnecting, on_pong)
+        self.on_open, self.on_message, self.on_error, self.on_close, self.on_reconnecting, self.on_pong = callbacks
 
         lib = native.lib
         cfg = ctypes.c_uint64(0)
-        _check(lib.ws_config_new(ctypes.byref(cfg)))
+        check(lib.ws_config_new(ctypes.byref(cfg)))
         try:
-            c = cfg.value
-            _check(lib.ws_config_set_url(c, url.encode()))
-            items = headers.items() if isinstance(headers, dict) else (headers or [])
-            for name, value in items:
-                _check(lib.ws_config_add_header(c, name.encode(), value.encode()))
-            for p in subprotocols or []:
-                _check(lib.ws_config_add_subprotocol(c, p.encode()))
-            _check(lib.ws_config_set_connect_timeout_ms(c, _ms("connect_timeout", connect_timeout)))
-            # Options left None keep the library's defaults.
-            if handshake_timeout is not None:
-                _check(lib.ws_config_set_handshake_timeout_ms(c, _ms("handshake_timeout", handshake_timeout)))
-            if receive_max_events is not None:
-                if receive_max_events < 1:
-                    raise errors.InvalidArgument(f"receive_max_events must be at least 1, got {receive_max_events}")
-                _check(lib.ws_config_set_receive_max_events(c, receive_max_events))
-            if receive_max_bytes is not None:
-                if receive_max_bytes < 1:
-                    raise errors.InvalidArgument(f"receive_max_bytes must be at least 1, got {receive_max_bytes}")
-                _check(lib.ws_config_set_receive_max_bytes(c, receive_max_bytes))
-            if max_frame_size is not None:
-                if max_frame_size < 1:
-                    raise errors.InvalidArgument(f"max_frame_size must be at least 1, got {max_frame_size}")
-                _check(lib.ws_config_set_max_frame_size(c, max_frame_size))
-            _check(lib.ws_config_set_close_timeout_ms(c, _ms("close_timeout", close_timeout)))
-            _check(lib.ws_config_set_ping_interval_ms(c, _ms("ping_interval", ping_interval)))
-            _check(lib.ws_config_set_pong_timeout_ms(c, _ms("pong_timeout", pong_timeout)))
-            if ping_payload is not None:
-                _check(lib.ws_config_set_ping_payload(c, ping_payload.encode()))
-            _check(lib.ws_config_set_reconnect(c, bool(reconnect)))
-            _check(lib.ws_config_set_initial_delay_ms(c, _ms("initial_delay", initial_delay)))
-            _check(lib.ws_config_set_max_delay_ms(c, _ms("max_delay", max_delay)))
-            _check(lib.ws_config_set_backoff_multiplier(c, float(multiplier)))
-            _check(lib.ws_config_set_backoff_jitter(c, float(jitter)))
-            if max_attempts < 0:
-                raise errors.InvalidArgument(f"max_attempts must not be negative, got {max_attempts}")
-            _check(lib.ws_config_set_max_attempts(c, max_attempts))
-            if max_redirects < 0:
-                raise errors.InvalidArgument(f"max_redirects must not be negative, got {max_redirects}")
-            _check(lib.ws_config_set_max_redirects(c, max_redirects))
-            _check(lib.ws_config_set_min_uptime_ms(c, _ms("min_uptime", min_uptime)))
-            if final_close_codes is not None:
-                arr = (ctypes.c_uint16 * len(final_close_codes))(*final_close_codes)
-                _check(lib.ws_config_set_final_close_codes(c, arr, len(final_close_codes)))
-            if fatal_http_statuses is not None:
-                arr = (ctypes.c_uint16 * len(fatal_http_statuses))(*fatal_http_statuses)
-                _check(lib.ws_config_set_fatal_http_statuses(c, arr, len(fatal_http_statuses)))
-            if queue_limit < 1 or queue_limit_bytes < 1:
-                raise errors.InvalidArgument("queue_limit and queue_limit_bytes must be at least 1")
-            _check(lib.ws_config_set_queue_limit(c, queue_limit, queue_limit_bytes))
-            _check(lib.ws_config_set_queue_while_disconnected(c, bool(queue_while_disconnected)))
-            if max_message_size < 1 or read_buffer_size < 1:
-                raise errors.InvalidArgument("max_message_size and read_buffer_size must be positive")
-            _check(lib.ws_config_set_max_message_size(c, max_message_size))
-            _check(lib.ws_config_set_read_buffer_size(c, read_buffer_size))
-            if ca_file is not None:
-                _check(lib.ws_config_set_ca_file(c, str(ca_file).encode()))
-            if client_cert is not None:
-                cert, key = client_cert
-                _check(lib.ws_config_set_client_cert(c, str(cert).encode(), str(key).encode()))
-            _check(lib.ws_config_set_insecure(c, bool(insecure)))
-            if seed is not None:
-                _check(lib.ws_config_set_random_seed(c, seed))
+            configure(lib, cfg.value, url, headers, subprotocols, options)
             handle = ctypes.c_uint64(0)
-            _check(lib.ws_create_with_config(c, ctypes.byref(handle)))
+            check(lib.ws_create_with_config(cfg.value, ctypes.byref(handle)))
         finally:
             lib.ws_config_free(cfg.value)
         self._handle = handle.value
         with _live_lock:
             _live[self._handle] = weakref.ref(self)
-        # Events that happened since ws_create were kept; they arrive now.
-        if any(getattr(self, name) is not None for name in _CALLBACKS):
-            _check(lib.ws_set_callback(self._handle, _trampoline, None))
+        # The delivery mode: callbacks if any was given, else the caller's
+        # thread reads an event queue (until a callback is set). Events that
+        # happened since ws_create were kept; they arrive now.
+        if any(cb is not None for cb in callbacks):
+            check(lib.ws_set_callback(self._handle, _trampoline, None))
         else:
             q = ctypes.c_uint64(0)
-            _check(lib.ws_queue_new(ctypes.byref(q)))
+            check(lib.ws_queue_new(ctypes.byref(q)))
             self._events_q = q.value
-            _check(lib.ws_queue_attach(self._handle, self._events_q))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
-        if name in _CALLBACKS and value is not None and getattr(self, "_events_q", 0):
-            self._to_callbacks()
+            check(lib.ws_queue_attach(self._handle, self._events_q))
 
     def _to_callbacks(self) -> None:
         # Pull mode -> callbacks, in order: park new events in the library,
         # hand over what the queue already holds, then let the worker deliver
-        # the parked ones (newer) to the callback.
+        # the parked ones (newer) to the callback. Nothing to do before the
+        # handle exists or once in callback mode.
         with self._pull_lock:
             q, self._events_q = self._events_q, 0
             if not q or not self._handle:
                 return
-            _check(native.lib.ws_set_callback(self._handle, native.CALLBACK(), None))  # NULL: park events
-            # Oldest first: messages already read into the inbox, then what
-            # the queue holds, then (from the worker) the parked events.
-            inbox, self._inbox = list(self._inbox), collections.deque()
-            for item in inbox:
-                if item is not _CLOSED and self.on_message is not None:
-                    self._fire("on_message", item)
-                else:
-                    self._queue.put(item)
+            check(native.lib.ws_set_callback(self._handle, native.CALLBACK(), None))  # NULL: park events
+            # Oldest first: messages already taken from the event queue, then
+            # what it still holds, then (from the worker) the parked events.
+            if self.on_message is not None:
+                for item in self._take_all():
+                    if item is _CLOSED:
+                        self._queue.put(item)
+                    else:
+                        self._fire("on_message", item)
             while self._pull_batch(q, 0):
                 pass
             native.lib.ws_queue_free(q)
-            _check(native.lib.ws_set_callback(self._handle, _trampoline, None))
+            check(native.lib.ws_set_callback(self._handle, _trampoline, None))
 
     def _pull_batch(self, q: int, timeout_ms: int) -> int:
         """Pull mode: take one batch of events from the queue and handle them here."""
-        _check(native.lib.ws_queue_poll(q, self._batch, _BATCH, timeout_ms, ctypes.byref(self._count)))
+        check(native.lib.ws_queue_poll(q, self._batch, _BATCH, timeout_ms, ctypes.byref(self._count)))
         n = self._count.value
         for i in range(n):
             self._on_event(self._batch[i])
         return n
 
     def _pull(self, deadline: Optional[float]) -> None:
-        """Pull mode: wait for events (at most 0.1 s, so Ctrl-C stays prompt)."""
-        left = 0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic()))
+        """Pull mode: wait for events (at most 0.1 s, so Ctrl-C stays prompt). Else nothing."""
         with self._pull_lock:
             if self._events_q:
-                self._pull_batch(self._events_q, int(left * 1000))
-                return
-        time.sleep(0)  # switched to callbacks meanwhile
+                self._pull_batch(self._events_q, int(_slice(deadline) * 1000))
+
+    def _take_all(self) -> List[Any]:
+        items = []
+        while True:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                return items
 
     # --- events (worker thread) ----------------------------------------------------------------
 
     def _on_event(self, ev: native.Event) -> None:
         t = ev.type
-        if t == native.EVENT_MESSAGE:
+        if t == _c.WS_EVENT_MESSAGE:
             data = ctypes.string_at(ev.data, ev.len) if ev.len else b""
             msg: Message = data if ev.is_binary else data.decode("utf-8")
             if self.on_message is not None:
                 self._fire("on_message", msg)
-            elif self._events_q:
-                self._inbox.append(msg)
             else:
                 self._queue.put(msg)
-        elif t == native.EVENT_OPEN:
+        elif t == _c.WS_EVENT_OPEN:
             self._protocol = (ev.protocol or b"").decode() or None
             self._opened.set()
             self._fire("on_open")
-        elif t == native.EVENT_PONG:
+        elif t == _c.WS_EVENT_PONG:
             self._fire("on_pong", ev.rtt_us / 1e6)
-        elif t == native.EVENT_ERROR:
+        elif t == _c.WS_EVENT_ERROR:
             err = errors.from_event(ev.error_kind, (ev.message or b"").decode("utf-8", "replace"), ev.http_status)
             self._last_error = err
             self._fire("on_error", err)
-        elif t == native.EVENT_RECONNECTING:
+        elif t == _c.WS_EVENT_RECONNECTING:
             self._opened.clear()
             err = errors.from_event(ev.error_kind, (ev.message or b"").decode("utf-8", "replace"))
             # How the connection that ended closed (1006, "" and False without a handshake).
             err.close_code, err.close_reason, err.close_was_clean = ev.code, _reason(ev), bool(ev.was_clean)
             self._fire("on_reconnecting", ev.attempt, ev.delay_ms / 1000, err)
-        elif t == native.EVENT_CLOSE:
+        elif t == _c.WS_EVENT_CLOSE:
             self._close_info = (ev.code, _reason(ev))
             self._opened.clear()
             self._closed.set()
-            if self._events_q:
-                self._inbox.append(_CLOSED)
-            else:
-                self._queue.put(_CLOSED)
+            self._queue.put(_CLOSED)
             self._fire("on_close", ev.code, self._close_info[1])
 
     def _fire(self, name: str, *args: Any) -> None:
@@ -404,7 +349,7 @@ class WebSocket:
     def _live_handle(self) -> int:
         if not self._handle:
             code, reason = self._close_info
-            raise errors.ConnectionClosed("the connection was closed", code=code, reason=reason, status=-2)
+            raise errors.ConnectionClosed("the connection was closed", code=code, reason=reason, status=_c.WS_ERR_INVALID_HANDLE)
         return self._handle
 
     def send(self, data: Data) -> None:
@@ -424,11 +369,11 @@ class WebSocket:
         else:
             raise TypeError(f"send() takes str or a bytes-like object, not {type(data).__name__}")
         status = native.lib.ws_send(self._live_handle(), buf, len(buf), binary)
-        if status == -6:  # WS_ERR_CLOSED
+        if status == _c.WS_ERR_CLOSED:
             code, reason = self._close_info
             raise errors.ConnectionClosed("the connection is closing or closed", code=code, reason=reason,
                                           status=status)
-        _check(status)
+        check(status)
 
     def recv(self, timeout: Optional[float] = None) -> Message:
         """The next message (``str`` or ``bytes``), waiting up to ``timeout``
@@ -439,23 +384,13 @@ class WebSocket:
         if self.on_message is not None:
             raise errors.InvalidState("recv() is not available while on_message is set")
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self._events_q or self._inbox:
-            if self._inbox:
-                item = self._inbox.popleft()
-                if item is _CLOSED:
-                    self._inbox.appendleft(_CLOSED)  # every later recv() sees it too
-                    raise self._closed_error()
-                return item  # type: ignore[no-any-return]
-            if deadline is not None and time.monotonic() >= deadline:
-                raise errors.Timeout(f"no message within {timeout} s")
-            self._pull(deadline)
         while True:
-            slice_ = 0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic()))
-            try:
-                item = self._queue.get(timeout=slice_)
+            try:  # read with recv(): what the last pull brought, else pull more
+                item = self._queue.get(block=not self._events_q, timeout=_slice(deadline))
             except queue.Empty:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise errors.Timeout(f"no message within {timeout} s") from None
+                self._pull(deadline)
                 continue
             if item is _CLOSED:
                 self._queue.put(_CLOSED)  # every later recv() sees it too
@@ -503,7 +438,7 @@ class WebSocket:
             handle = self._handle
             if not handle:
                 return
-            _check(native.lib.ws_close(handle, code, reason.encode() if reason else None))
+            check(native.lib.ws_close(handle, code, reason.encode() if reason else None))
             if threading.get_ident() == self._worker:
                 return  # inside a callback: the close event follows; __del__ frees
             deadline = None if timeout is None else time.monotonic() + timeout
@@ -541,12 +476,12 @@ class WebSocket:
 
     def set_url(self, url: str) -> None:
         """Connect to ``url`` from the next (re)connection attempt on, e.g. with a fresh token."""
-        _check(native.lib.ws_set_url(self._live_handle(), url.encode()))
+        check(native.lib.ws_set_url(self._live_handle(), url.encode()))
         self._url = url
 
     def set_header(self, name: str, value: str) -> None:
         """Send this header from the next (re)connection attempt on, replacing any of that name."""
-        _check(native.lib.ws_set_header(self._live_handle(), name.encode(), value.encode()))
+        check(native.lib.ws_set_header(self._live_handle(), name.encode(), value.encode()))
 
     # --- queries -------------------------------------------------------------------------------
 
@@ -556,7 +491,7 @@ class WebSocket:
         if not self._handle:
             return State.CLOSED
         out = ctypes.c_int32(0)
-        _check(native.lib.ws_state(self._handle, ctypes.byref(out)))
+        check(native.lib.ws_state(self._handle, ctypes.byref(out)))
         return State(out.value)
 
     @property
@@ -565,28 +500,16 @@ class WebSocket:
         if not self._handle:
             return self._final_stats.queued_bytes if self._final_stats else 0
         out = ctypes.c_uint64(0)
-        _check(native.lib.ws_buffered_amount(self._handle, ctypes.byref(out)))
+        check(native.lib.ws_buffered_amount(self._handle, ctypes.byref(out)))
         return out.value
 
     @staticmethod
     def _read_stats(handle: int) -> Stats:
         s = native.Stats()
-        _check(native.lib.ws_get_stats(handle, ctypes.byref(s)))
-        return Stats(
-            messages_sent=s.messages_sent,
-            bytes_sent=s.bytes_sent,
-            messages_received=s.messages_received,
-            bytes_received=s.bytes_received,
-            reconnects=s.reconnects,
-            attempt=s.attempt,
-            last_rtt=s.last_rtt_us / 1e6 if s.last_rtt_us else None,
-            last_open=s.last_open_unix_ms / 1000 if s.last_open_unix_ms else None,
-            queued_messages=s.queued_messages,
-            queued_bytes=s.queued_bytes,
-            messages_maybe_lost=s.messages_maybe_lost,
-            undelivered_events=s.undelivered_events,
-            undelivered_bytes=s.undelivered_bytes,
-        )
+        check(native.lib.ws_get_stats(handle, ctypes.byref(s)))
+        raw = {f.name: getattr(s, f.name) for f in fields(Stats) if hasattr(s, f.name)}
+        rtt, opened = s.last_rtt_us, s.last_open_unix_ms
+        return Stats(**raw, last_rtt=rtt / 1e6 if rtt else None, last_open=opened / 1000 if opened else None)
 
     @property
     def stats(self) -> Stats:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Type
 
+from . import _c, _native
+
 
 class WebSocketError(Exception):
     """Base of every wsclient error."""
@@ -129,34 +131,40 @@ class HeartbeatTimeout(WebSocketError, TimeoutError):
 
 
 _BY_STATUS: Dict[int, Type[WebSocketError]] = {
-    -1: InvalidArgument,
-    -2: InvalidHandle,
-    -3: InvalidURL,
-    -4: InvalidUTF8,
-    -5: MessageTooLarge,
-    -6: ConnectionClosed,
-    -7: Timeout,
-    -8: QueueFull,
-    -9: InvalidState,
-    -10: InternalError,  # buffer too small: never surfaces here
-    -11: FileError,
-    -12: InternalError,
-    -13: NotConnected,
+    _c.WS_ERR_INVALID_ARGUMENT: InvalidArgument,
+    _c.WS_ERR_INVALID_HANDLE: InvalidHandle,
+    _c.WS_ERR_INVALID_URL: InvalidURL,
+    _c.WS_ERR_INVALID_UTF8: InvalidUTF8,
+    _c.WS_ERR_MESSAGE_TOO_LARGE: MessageTooLarge,
+    _c.WS_ERR_CLOSED: ConnectionClosed,
+    _c.WS_ERR_TIMEOUT: Timeout,
+    _c.WS_ERR_QUEUE_FULL: QueueFull,
+    _c.WS_ERR_INVALID_STATE: InvalidState,
+    _c.WS_ERR_BUFFER_TOO_SMALL: InternalError,  # never surfaces here
+    _c.WS_ERR_FILE: FileError,
+    _c.WS_ERR_INTERNAL: InternalError,
+    _c.WS_ERR_NOT_CONNECTED: NotConnected,
 }
 
 _BY_KIND: Dict[int, Type[WebSocketError]] = {
-    1: DNSError,
-    2: ConnectionRefused,
-    3: ConnectError,
-    4: ConnectTimeout,
-    5: TLSError,
-    6: HandshakeError,
-    7: ProtocolError,
-    8: NetworkError,
-    9: MessageTooLarge,
-    10: HeartbeatTimeout,
-    11: InternalError,
+    _c.WS_ERROR_DNS: DNSError,
+    _c.WS_ERROR_CONNECT_REFUSED: ConnectionRefused,
+    _c.WS_ERROR_CONNECT_FAILED: ConnectError,
+    _c.WS_ERROR_CONNECT_TIMEOUT: ConnectTimeout,
+    _c.WS_ERROR_TLS: TLSError,
+    _c.WS_ERROR_HANDSHAKE_REJECTED: HandshakeError,
+    _c.WS_ERROR_PROTOCOL: ProtocolError,
+    _c.WS_ERROR_NETWORK: NetworkError,
+    _c.WS_ERROR_MESSAGE_TOO_LARGE: MessageTooLarge,
+    _c.WS_ERROR_HEARTBEAT_TIMEOUT: HeartbeatTimeout,
+    _c.WS_ERROR_INTERNAL: InternalError,
 }
+
+
+def check(status: int) -> None:
+    """Raise the exception for a failed call (status not WS_OK)."""
+    if status != _c.WS_OK:
+        raise from_status(status, _native.last_error_message())
 
 
 def from_status(status: int, message: str) -> WebSocketError:

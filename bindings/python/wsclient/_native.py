@@ -24,7 +24,9 @@ from ctypes import (
     c_void_p,
 )
 from pathlib import Path
-from typing import List, Tuple
+from typing import Any, List, Tuple
+
+from . import _c
 
 LIB_NAME = "libwsclient.dylib" if sys.platform == "darwin" else "libwsclient.so"
 
@@ -54,58 +56,45 @@ def find_library() -> str:
     )
 
 
+#: C type (as the generated field lists name them) -> ctypes type.
+_CTYPES = {
+    "bool": c_bool,
+    "int32_t": c_int32,
+    "uint16_t": c_uint16,
+    "uint32_t": c_uint32,
+    "uint64_t": c_uint64,
+    "size_t": c_size_t,
+    "double": c_double,
+    "const char *": c_char_p,
+    "const uint8_t *": c_void_p,
+    "void *": c_void_p,
+}
+#: Fields read another way than their C type says.
+_FIELD_CTYPES = {("ws_event", "reason"): c_void_p}  # may hold NUL bytes: read reason_len bytes
+
+
+def _fields(struct: str) -> List[Tuple[str, Any]]:
+    """The ctypes ``_fields_`` of a struct of wsclient.h, from the generated layout."""
+    out = []
+    for name, ctype in _c.STRUCTS[struct]:
+        t = _FIELD_CTYPES.get((struct, name)) or _CTYPES.get(ctype)
+        if t is None:
+            raise ImportError(f"wsclient: {struct}.{name} has the C type {ctype!r}, which _native.py does not map")
+        out.append((name, t))
+    return out
+
+
 class Event(ctypes.Structure):
     """`ws_event` from wsclient.h."""
 
-    _fields_ = [
-        ("type", c_int32),
-        ("handle", c_uint64),
-        ("data", c_void_p),
-        ("len", c_size_t),
-        ("is_binary", c_bool),
-        ("protocol", c_char_p),
-        ("is_reconnect", c_bool),
-        ("error_kind", c_int32),
-        ("message", c_char_p),
-        ("http_status", c_uint16),
-        ("code", c_uint16),
-        ("reason", c_void_p),  # may hold NUL bytes: read reason_len bytes
-        ("reason_len", c_size_t),
-        ("was_clean", c_bool),
-        ("unsent_messages", c_uint64),
-        ("unsent_bytes", c_uint64),
-        ("rtt_us", c_uint64),
-        ("attempt", c_uint32),
-        ("delay_ms", c_uint64),
-        ("_private", c_void_p),
-    ]
+    _fields_ = _fields("ws_event")
 
 
 class Stats(ctypes.Structure):
     """`ws_stats` from wsclient.h."""
 
-    _fields_ = [
-        (name, c_uint64)
-        for name in (
-            "messages_sent",
-            "bytes_sent",
-            "messages_received",
-            "bytes_received",
-            "reconnects",
-            "attempt",
-            "last_rtt_us",
-            "last_open_unix_ms",
-            "queued_messages",
-            "queued_bytes",
-            "messages_maybe_lost",
-            "undelivered_events",
-            "undelivered_bytes",
-        )
-    ]
+    _fields_ = _fields("ws_stats")
 
-
-# ws_event_type
-EVENT_OPEN, EVENT_MESSAGE, EVENT_ERROR, EVENT_CLOSE, EVENT_PONG, EVENT_RECONNECTING = 1, 2, 3, 4, 5, 6
 
 CALLBACK = ctypes.CFUNCTYPE(None, POINTER(Event), c_void_p)
 
