@@ -973,6 +973,22 @@ ws_status ws_config_set_fatal_http_statuses(ws_config cfg, const uint16_t *statu
 ws_status ws_config_set_queue_limit(ws_config cfg, uint64_t max_messages, uint64_t max_bytes);
 
 /**
+ * Set the send queue's limit in messages alone (see
+ * `ws_config_set_queue_limit`; the limit in bytes stays). Default
+ * `WS_DEFAULT_QUEUE_MAX_MESSAGES`; at least 1. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_queue_max_messages(ws_config cfg, uint64_t max_messages);
+
+/**
+ * Set the send queue's limit in bytes alone (see
+ * `ws_config_set_queue_limit`; the limit in messages stays). Default
+ * `WS_DEFAULT_QUEUE_MAX_BYTES`; at least 1. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_queue_max_bytes(ws_config cfg, uint64_t max_bytes);
+
+/**
  * With `enabled` true (the default), messages sent while connecting or
  * reconnecting wait in the queue and go out in order after the next open.
  * With false, `ws_send` returns `WS_ERR_NOT_CONNECTED` unless the connection

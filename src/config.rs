@@ -834,7 +834,7 @@ impl Config {
         Ok(())
     }
 
-    /// Set the send queue limits.
+    /// Set both send queue limits.
     pub fn set_queue_limit(&mut self, messages: u64, bytes: u64) -> Result<()> {
         if messages == 0 || bytes == 0 {
             return Err(Error::invalid("queue limits must be at least 1 message and 1 byte"));
@@ -842,6 +842,16 @@ impl Config {
         self.queue_max_messages = messages;
         self.queue_max_bytes = bytes;
         Ok(())
+    }
+
+    /// Set the send queue's limit in messages.
+    pub fn set_queue_max_messages(&mut self, messages: u64) -> Result<()> {
+        self.set_queue_limit(messages, self.queue_max_bytes)
+    }
+
+    /// Set the send queue's limit in bytes.
+    pub fn set_queue_max_bytes(&mut self, bytes: u64) -> Result<()> {
+        self.set_queue_limit(self.queue_max_messages, bytes)
     }
 
     /// Check what single setters cannot: run by `ws_create_with_config`.

@@ -526,6 +526,18 @@ config_setters! {
     /// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (a zero) or `WS_ERR_INVALID_HANDLE`.
     fn ws_config_set_queue_limit(max_messages: u64, max_bytes: u64) => set_queue_limit;
 
+    /// Set the send queue's limit in messages alone (see
+    /// `ws_config_set_queue_limit`; the limit in bytes stays). Default
+    /// `WS_DEFAULT_QUEUE_MAX_MESSAGES`; at least 1. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_queue_max_messages(max_messages: u64) => set_queue_max_messages;
+
+    /// Set the send queue's limit in bytes alone (see
+    /// `ws_config_set_queue_limit`; the limit in messages stays). Default
+    /// `WS_DEFAULT_QUEUE_MAX_BYTES`; at least 1. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_queue_max_bytes(max_bytes: u64) => set_queue_max_bytes;
+
     /// With `enabled` true (the default), messages sent while connecting or
     /// reconnecting wait in the queue and go out in order after the next open.
     /// With false, `ws_send` returns `WS_ERR_NOT_CONNECTED` unless the connection

@@ -42,11 +42,13 @@ const NUMERIC = {
   jitter: ['float', 'ws_config_set_backoff_jitter'],
   maxMessageSize: ['size', 'ws_config_set_max_message_size'],
   readBufferSize: ['size', 'ws_config_set_read_buffer_size'],
+  queueLimit: ['u64', 'ws_config_set_queue_max_messages'],
+  queueLimitBytes: ['u64', 'ws_config_set_queue_max_bytes'],
 };
 const KNOWN_OPTIONS = new Set([
   ...Object.keys(NUMERIC),
-  'headers', 'pingPayload', 'reconnect', 'finalCloseCodes', 'fatalHttpStatuses', 'queueLimit',
-  'queueLimitBytes', 'queueWhileDisconnected', 'ca', 'cert', 'insecure', 'seed',
+  'headers', 'pingPayload', 'reconnect', 'finalCloseCodes', 'fatalHttpStatuses',
+  'queueWhileDisconnected', 'ca', 'cert', 'insecure', 'seed',
 ]);
 
 /** The close reason of an event: every byte up to reason_len (NUL bytes included). */
@@ -121,13 +123,6 @@ function configure(cfg, url, protocols, options) {
       default:
         break;
     }
-  }
-  const { queueLimit, queueLimitBytes } = options;
-  if (queueLimit !== undefined || queueLimitBytes !== undefined) {
-    // One setter takes both limits: the one not given is the library's default.
-    const msgs = queueLimit === undefined ? constants.WS_DEFAULT_QUEUE_MAX_MESSAGES : num('queueLimit', queueLimit, 'u64');
-    const bytes = queueLimitBytes === undefined ? constants.WS_DEFAULT_QUEUE_MAX_BYTES : num('queueLimitBytes', queueLimitBytes, 'u64');
-    check(api.ws_config_set_queue_limit(cfg, msgs, bytes));
   }
 }
 

@@ -80,11 +80,11 @@ test('options not given keep the library\'s defaults', async (t) => {
   assert.deepStrictEqual(calls.slice(1).sort(), [['ws_config_set_ping_interval_ms', 0], ['ws_config_set_reconnect', false]]);
 });
 
-test('one queue limit given takes the library\'s default for the other', async (t) => {
+test('one queue limit given sets that limit alone', async (t) => {
   assert.deepStrictEqual((await configCalls(t, { queueLimit: 7 })).slice(1),
-    [['ws_config_set_queue_limit', 7, constants.WS_DEFAULT_QUEUE_MAX_BYTES]]);
+    [['ws_config_set_queue_max_messages', 7]]);
   assert.deepStrictEqual((await configCalls(t, { queueLimitBytes: 4096 })).slice(1),
-    [['ws_config_set_queue_limit', constants.WS_DEFAULT_QUEUE_MAX_MESSAGES, 4096]]);
+    [['ws_config_set_queue_max_bytes', 4096]]);
 });
 
 test('a queue limit given alone is in force', async () => {

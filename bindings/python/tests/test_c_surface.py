@@ -133,11 +133,9 @@ def test_options_not_given_keep_the_librarys_defaults(monkeypatch):
                                  ("ws_config_set_reconnect", (False,))]
 
 
-def test_one_queue_limit_given_takes_the_librarys_default_for_the_other(monkeypatch):
-    assert _config_calls(monkeypatch, queue_limit=7)[1:] == [
-        ("ws_config_set_queue_limit", (7, _c.WS_DEFAULT_QUEUE_MAX_BYTES))]
-    assert _config_calls(monkeypatch, queue_limit_bytes=4096)[1:] == [
-        ("ws_config_set_queue_limit", (_c.WS_DEFAULT_QUEUE_MAX_MESSAGES, 4096))]
+def test_one_queue_limit_given_sets_that_limit_alone(monkeypatch):
+    assert _config_calls(monkeypatch, queue_limit=7)[1:] == [("ws_config_set_queue_max_messages", (7,))]
+    assert _config_calls(monkeypatch, queue_limit_bytes=4096)[1:] == [("ws_config_set_queue_max_bytes", (4096,))]
 
 
 def test_a_queue_limit_given_alone_is_in_force():

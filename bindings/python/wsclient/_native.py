@@ -135,6 +135,8 @@ _PROTOTYPES = {
     "ws_config_set_final_close_codes": (_S, [_H, POINTER(c_uint16), c_size_t]),
     "ws_config_set_fatal_http_statuses": (_S, [_H, POINTER(c_uint16), c_size_t]),
     "ws_config_set_queue_limit": (_S, [_H, c_uint64, c_uint64]),
+    "ws_config_set_queue_max_messages": (_S, [_H, c_uint64]),
+    "ws_config_set_queue_max_bytes": (_S, [_H, c_uint64]),
     "ws_config_set_queue_while_disconnected": (_S, [_H, c_bool]),
     "ws_config_set_random_seed": (_S, [_H, c_uint64]),
     "ws_create_with_config": (_S, [_H, POINTER(_H)]),

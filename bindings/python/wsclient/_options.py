@@ -7,7 +7,6 @@ from __future__ import annotations
 import ctypes
 from typing import Any, Dict, Tuple
 
-from . import _c
 from . import _errors as errors
 from ._errors import check
 
@@ -40,6 +39,8 @@ _OPTIONS: Dict[str, Tuple[str, str]] = {
     "client_cert": ("ws_config_set_client_cert", "paths"),
     "insecure": ("ws_config_set_insecure", "bool"),
     "seed": ("ws_config_set_random_seed", "u64"),
+    "queue_limit": ("ws_config_set_queue_max_messages", "u64"),
+    "queue_limit_bytes": ("ws_config_set_queue_max_bytes", "u64"),
 }
 _BITS = {"u16": 16, "u32": 32, "u64": 64, "size": 8 * ctypes.sizeof(ctypes.c_size_t)}
 
@@ -70,10 +71,6 @@ def _args(name: str, kind: str, value: Any) -> Tuple[Any, ...]:
     return (bool(value),) if kind == "bool" else (float(value),)
 
 
-#: The two options of ws_config_set_queue_limit.
-_QUEUE_LIMITS = ("queue_limit", "queue_limit_bytes")
-
-
 def configure(lib: Any, cfg: int, url: str, headers: Any, subprotocols: Any, options: Dict[str, Any]) -> None:
     """Pass the URL and every option given (not None) to the C config."""
     check(lib.ws_config_set_url(cfg, url.encode()))
@@ -81,18 +78,11 @@ def configure(lib: Any, cfg: int, url: str, headers: Any, subprotocols: Any, opt
         check(lib.ws_config_add_header(cfg, name.encode(), value.encode()))
     for p in subprotocols or []:
         check(lib.ws_config_add_subprotocol(cfg, p.encode()))
-    msgs, nbytes = (options.pop(k, None) for k in _QUEUE_LIMITS)
     for name, value in options.items():
         if value is not None:
             setter, kind = _OPTIONS[name]
             check(getattr(lib, setter)(cfg, *_args(name, kind, value)))
-    if msgs is not None or nbytes is not None:
-        # One setter takes both limits: the one not given is the library's default.
-        msgs = _c.WS_DEFAULT_QUEUE_MAX_MESSAGES if msgs is None else msgs
-        nbytes = _c.WS_DEFAULT_QUEUE_MAX_BYTES if nbytes is None else nbytes
-        msgs, nbytes = _uint("queue_limit", msgs, "u64"), _uint("queue_limit_bytes", nbytes, "u64")
-        check(lib.ws_config_set_queue_limit(cfg, msgs, nbytes))
 
 
 #: Every option name of ``WebSocket()`` that goes to the C config.
-OPTION_NAMES = frozenset(_OPTIONS) | frozenset(_QUEUE_LIMITS)
+OPTION_NAMES = frozenset(_OPTIONS)
