@@ -161,7 +161,7 @@ impl Client {
 
     /// Send every event from now on (pending ones first) to `queue`, in
     /// place of any callback.
-    pub fn attach_queue(&self, queue: Arc<EventQueue>) -> Result<()> {
+    pub(crate) fn attach_queue(&self, queue: Arc<EventQueue>) -> Result<()> {
         self.shared.delivery.set_callback(None, std::ptr::null_mut());
         self.shared.delivery.attach_queue(self.shared.handle(), queue)
     }

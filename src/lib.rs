@@ -3,14 +3,14 @@
 //! The layers point down only (see `docs/architecture.md`):
 //! `ffi` (the C API; `include/wsclient.h` is generated from it) →
 //! [`registry`] → [`client`] (the caller's side of a connection) → `worker`
-//! (the connection's own thread) → [`conn`] (state shared by both sides,
+//! (the connection's own thread) → `conn` (state shared by both sides,
 //! flow control and event delivery) → [`event`], [`log`], [`config`],
 //! [`error`] → [`policy`] (pure decisions) → [`types`] (the plain C types).
 #![deny(missing_docs)]
 
 pub mod client;
 pub mod config;
-pub mod conn;
+mod conn;
 pub mod error;
 pub mod event;
 pub mod ffi;

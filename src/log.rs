@@ -5,7 +5,7 @@
 //! tells. The user's function is copied out of the lock before it runs.
 //!
 //! The records that tungstenite and native-tls emit through the `log` crate
-//! go the same way ([`Bridge`]), prefixed with their module, except their
+//! go the same way (`Bridge`), prefixed with their module, except their
 //! trace records: those hold frame payloads and the upgrade request with
 //! its header values, which the library never logs.
 

@@ -8,7 +8,7 @@ use std::sync::{
 };
 
 /// Receive-side flow control: what was received and not yet delivered, in
-/// events and payload bytes. Every event holds a [`Credit`] until it is
+/// events and payload bytes. Every event holds a `Credit` until it is
 /// delivered (the callback returned, `ws_poll` took it, or the event queue's
 /// reader moved past its batch). At the limit the worker stops reading the
 /// socket, so TCP pushes back on the server; the last credit given back
