@@ -114,11 +114,22 @@ def parse(text: str) -> dict:
             fields.append((f.group(2), _ctype(f.group(1), typedefs, enums)))
         structs[m.group(1)] = fields
 
+    # The config setters: ws_status ws_config_(set|add)_NAME(ws_config cfg, ...);
+    setters: Dict[str, Fields] = {}
+    for m in re.finditer(r"\bws_status\s+(ws_config_(?:set|add)_\w+)\s*\(([^)]*)\)\s*;", code):
+        params: Fields = []
+        for decl in (" ".join(p.split()) for p in m.group(2).split(",")):
+            f = re.fullmatch(r"(.+?)\s*\b(\w+)", decl)
+            if f is None:
+                raise HeaderError(f"{m.group(1)}: parameter not understood: {decl!r}")
+            params.append((f.group(2), _ctype(f.group(1), typedefs, enums)))
+        setters[m.group(1)] = params
+
     for kind, found in (("#define WS_*", [c for c in constants if c.startswith("WS_")]), ("enum", enums),
-                        ("struct", structs)):
+                        ("struct", structs), ("config setter", setters)):
         if not found:
             raise HeaderError(f"no {kind} found: is this the wsclient header?")
-    return {"constants": constants, "enums": enums, "structs": structs}
+    return {"constants": constants, "enums": enums, "structs": structs, "setters": setters}
 
 
 def _ctype(decl: str, typedefs: Dict[str, str], enums: Dict[str, Dict[str, int]]) -> str:
@@ -167,6 +178,10 @@ def render_python(parsed: dict) -> str:
         out.append(f"    {name!r}: [")
         out += [f"        ({f!r}, {t!r})," for f, t in fields]
         out.append("    ],")
+    out += ["}", "", "#: config setter -> [(parameter, C type)]; each returns a ws_status (int32_t)",
+            "SETTERS: Dict[str, List[Tuple[str, str]]] = {"]
+    for name, params in sorted(parsed["setters"].items()):
+        out.append(f"    {name!r}: [{', '.join(f'({p!r}, {t!r})' for p, t in params)}],")
     out += ["}", ""]
     return "\n".join(out)
 
@@ -193,7 +208,11 @@ def render_node(parsed: dict) -> str:
         out.append(f"  {name}: Object.freeze([")
         out += [f"    [{json.dumps(f)}, {json.dumps(t)}]," for f, t in fields]
         out.append("  ]),")
-    out += ["});", "", "module.exports = { constants, defines, enums, structs };", ""]
+    out += ["});", "", "// config setter -> its koffi signature (ws_status is int32_t)", "const setters = Object.freeze({"]
+    for name, params in sorted(parsed["setters"].items()):
+        sig = f"int32_t {name}({', '.join(f'{t} {p}' for p, t in params)})"
+        out.append(f"  {name}: {json.dumps(sig)},")
+    out += ["});", "", "module.exports = { constants, defines, enums, structs, setters };", ""]
     return "\n".join(out)
 
 

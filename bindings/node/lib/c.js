@@ -132,4 +132,41 @@ const structs = Object.freeze({
   ]),
 });
 
-module.exports = { constants, defines, enums, structs };
+// config setter -> its koffi signature (ws_status is int32_t)
+const setters = Object.freeze({
+  ws_config_add_header: "int32_t ws_config_add_header(uint64_t cfg, const char * name, const char * value)",
+  ws_config_add_subprotocol: "int32_t ws_config_add_subprotocol(uint64_t cfg, const char * protocol)",
+  ws_config_set_backoff_jitter: "int32_t ws_config_set_backoff_jitter(uint64_t cfg, double jitter)",
+  ws_config_set_backoff_multiplier: "int32_t ws_config_set_backoff_multiplier(uint64_t cfg, double multiplier)",
+  ws_config_set_ca_file: "int32_t ws_config_set_ca_file(uint64_t cfg, const char * path)",
+  ws_config_set_client_cert: "int32_t ws_config_set_client_cert(uint64_t cfg, const char * cert_path, const char * key_path)",
+  ws_config_set_close_timeout_ms: "int32_t ws_config_set_close_timeout_ms(uint64_t cfg, uint32_t ms)",
+  ws_config_set_connect_timeout_ms: "int32_t ws_config_set_connect_timeout_ms(uint64_t cfg, uint32_t ms)",
+  ws_config_set_fatal_http_statuses: "int32_t ws_config_set_fatal_http_statuses(uint64_t cfg, const uint16_t * statuses, size_t count)",
+  ws_config_set_final_close_codes: "int32_t ws_config_set_final_close_codes(uint64_t cfg, const uint16_t * codes, size_t count)",
+  ws_config_set_handshake_timeout_ms: "int32_t ws_config_set_handshake_timeout_ms(uint64_t cfg, uint32_t ms)",
+  ws_config_set_initial_delay_ms: "int32_t ws_config_set_initial_delay_ms(uint64_t cfg, uint32_t ms)",
+  ws_config_set_insecure: "int32_t ws_config_set_insecure(uint64_t cfg, bool insecure)",
+  ws_config_set_max_attempts: "int32_t ws_config_set_max_attempts(uint64_t cfg, uint32_t attempts)",
+  ws_config_set_max_delay_ms: "int32_t ws_config_set_max_delay_ms(uint64_t cfg, uint32_t ms)",
+  ws_config_set_max_frame_size: "int32_t ws_config_set_max_frame_size(uint64_t cfg, size_t bytes)",
+  ws_config_set_max_message_size: "int32_t ws_config_set_max_message_size(uint64_t cfg, size_t bytes)",
+  ws_config_set_max_redirects: "int32_t ws_config_set_max_redirects(uint64_t cfg, uint32_t max)",
+  ws_config_set_min_uptime_ms: "int32_t ws_config_set_min_uptime_ms(uint64_t cfg, uint32_t ms)",
+  ws_config_set_ping_interval_ms: "int32_t ws_config_set_ping_interval_ms(uint64_t cfg, uint32_t ms)",
+  ws_config_set_ping_payload: "int32_t ws_config_set_ping_payload(uint64_t cfg, const char * text)",
+  ws_config_set_pong_timeout_ms: "int32_t ws_config_set_pong_timeout_ms(uint64_t cfg, uint32_t ms)",
+  ws_config_set_queue_limit: "int32_t ws_config_set_queue_limit(uint64_t cfg, uint64_t max_messages, uint64_t max_bytes)",
+  ws_config_set_queue_max_bytes: "int32_t ws_config_set_queue_max_bytes(uint64_t cfg, uint64_t max_bytes)",
+  ws_config_set_queue_max_messages: "int32_t ws_config_set_queue_max_messages(uint64_t cfg, uint64_t max_messages)",
+  ws_config_set_queue_while_disconnected: "int32_t ws_config_set_queue_while_disconnected(uint64_t cfg, bool enabled)",
+  ws_config_set_random_seed: "int32_t ws_config_set_random_seed(uint64_t cfg, uint64_t seed)",
+  ws_config_set_read_buffer_size: "int32_t ws_config_set_read_buffer_size(uint64_t cfg, size_t bytes)",
+  ws_config_set_receive_max_bytes: "int32_t ws_config_set_receive_max_bytes(uint64_t cfg, uint64_t bytes)",
+  ws_config_set_receive_max_events: "int32_t ws_config_set_receive_max_events(uint64_t cfg, uint64_t events)",
+  ws_config_set_reconnect: "int32_t ws_config_set_reconnect(uint64_t cfg, bool enabled)",
+  ws_config_set_thread_stack_size: "int32_t ws_config_set_thread_stack_size(uint64_t cfg, size_t bytes)",
+  ws_config_set_url: "int32_t ws_config_set_url(uint64_t cfg, const char * url)",
+});
+
+module.exports = { constants, defines, enums, structs, setters };

@@ -8,7 +8,7 @@
 const fs = require('fs');
 const path = require('path');
 const koffi = require('koffi');
-const { structs } = require('./c');
+const { structs, setters } = require('./c');
 
 const LIB_NAME = process.platform === 'darwin' ? 'libwsclient.dylib' : 'libwsclient.so';
 
@@ -74,37 +74,6 @@ const api = {
   ws_last_error_message: fn('int32_t ws_last_error_message(_Out_ uint8_t *buf, size_t len, _Out_ size_t *out_len)'),
   ws_config_new: fn('int32_t ws_config_new(_Out_ uint64_t *out)'),
   ws_config_free: fn('int32_t ws_config_free(uint64_t cfg)'),
-  ws_config_set_url: fn('int32_t ws_config_set_url(uint64_t cfg, const char *url)'),
-  ws_config_add_header: fn('int32_t ws_config_add_header(uint64_t cfg, const char *name, const char *value)'),
-  ws_config_add_subprotocol: fn('int32_t ws_config_add_subprotocol(uint64_t cfg, const char *protocol)'),
-  ws_config_set_connect_timeout_ms: fn('int32_t ws_config_set_connect_timeout_ms(uint64_t cfg, uint32_t ms)'),
-  ws_config_set_handshake_timeout_ms: fn('int32_t ws_config_set_handshake_timeout_ms(uint64_t cfg, uint32_t ms)'),
-  ws_config_set_receive_max_events: fn('int32_t ws_config_set_receive_max_events(uint64_t cfg, uint64_t events)'),
-  ws_config_set_receive_max_bytes: fn('int32_t ws_config_set_receive_max_bytes(uint64_t cfg, uint64_t bytes)'),
-  ws_config_set_max_frame_size: fn('int32_t ws_config_set_max_frame_size(uint64_t cfg, size_t bytes)'),
-  ws_config_set_close_timeout_ms: fn('int32_t ws_config_set_close_timeout_ms(uint64_t cfg, uint32_t ms)'),
-  ws_config_set_max_message_size: fn('int32_t ws_config_set_max_message_size(uint64_t cfg, size_t bytes)'),
-  ws_config_set_read_buffer_size: fn('int32_t ws_config_set_read_buffer_size(uint64_t cfg, size_t bytes)'),
-  ws_config_set_ca_file: fn('int32_t ws_config_set_ca_file(uint64_t cfg, const char *path)'),
-  ws_config_set_client_cert: fn('int32_t ws_config_set_client_cert(uint64_t cfg, const char *cert, const char *key)'),
-  ws_config_set_insecure: fn('int32_t ws_config_set_insecure(uint64_t cfg, bool insecure)'),
-  ws_config_set_ping_interval_ms: fn('int32_t ws_config_set_ping_interval_ms(uint64_t cfg, uint32_t ms)'),
-  ws_config_set_pong_timeout_ms: fn('int32_t ws_config_set_pong_timeout_ms(uint64_t cfg, uint32_t ms)'),
-  ws_config_set_ping_payload: fn('int32_t ws_config_set_ping_payload(uint64_t cfg, const char *text)'),
-  ws_config_set_reconnect: fn('int32_t ws_config_set_reconnect(uint64_t cfg, bool enabled)'),
-  ws_config_set_initial_delay_ms: fn('int32_t ws_config_set_initial_delay_ms(uint64_t cfg, uint32_t ms)'),
-  ws_config_set_max_delay_ms: fn('int32_t ws_config_set_max_delay_ms(uint64_t cfg, uint32_t ms)'),
-  ws_config_set_backoff_multiplier: fn('int32_t ws_config_set_backoff_multiplier(uint64_t cfg, double m)'),
-  ws_config_set_backoff_jitter: fn('int32_t ws_config_set_backoff_jitter(uint64_t cfg, double j)'),
-  ws_config_set_max_attempts: fn('int32_t ws_config_set_max_attempts(uint64_t cfg, uint32_t n)'),
-  ws_config_set_max_redirects: fn('int32_t ws_config_set_max_redirects(uint64_t cfg, uint32_t max)'),
-  ws_config_set_min_uptime_ms: fn('int32_t ws_config_set_min_uptime_ms(uint64_t cfg, uint32_t ms)'),
-  ws_config_set_final_close_codes: fn('int32_t ws_config_set_final_close_codes(uint64_t cfg, const uint16_t *codes, size_t n)'),
-  ws_config_set_fatal_http_statuses: fn('int32_t ws_config_set_fatal_http_statuses(uint64_t cfg, const uint16_t *s, size_t n)'),
-  ws_config_set_queue_max_messages: fn('int32_t ws_config_set_queue_max_messages(uint64_t cfg, uint64_t max_messages)'),
-  ws_config_set_queue_max_bytes: fn('int32_t ws_config_set_queue_max_bytes(uint64_t cfg, uint64_t max_bytes)'),
-  ws_config_set_queue_while_disconnected: fn('int32_t ws_config_set_queue_while_disconnected(uint64_t cfg, bool on)'),
-  ws_config_set_random_seed: fn('int32_t ws_config_set_random_seed(uint64_t cfg, uint64_t seed)'),
   ws_create_with_config: fn('int32_t ws_create_with_config(uint64_t cfg, _Out_ uint64_t *out)'),
   ws_send: fn('int32_t ws_send(uint64_t h, const uint8_t *data, size_t len, bool is_binary)'),
   ws_close: fn('int32_t ws_close(uint64_t h, uint16_t code, const char *reason)'),
@@ -118,6 +87,8 @@ const api = {
   ws_queue_poll: fn('int32_t ws_queue_poll(uint64_t q, void *events, size_t max, int32_t timeout_ms, void *out_count)'),
   ws_queue_wake: fn('int32_t ws_queue_wake(uint64_t q)'),
 };
+// The config setters, from the header.
+for (const [name, proto] of Object.entries(setters)) api[name] = fn(proto);
 
 function lastErrorMessage() {
   const buf = Buffer.alloc(1024);

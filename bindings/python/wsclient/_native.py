@@ -67,6 +67,7 @@ _CTYPES = {
     "double": c_double,
     "const char *": c_char_p,
     "const uint8_t *": c_void_p,
+    "const uint16_t *": POINTER(c_uint16),
     "void *": c_void_p,
 }
 #: Fields read another way than their C type says.
@@ -107,38 +108,6 @@ _PROTOTYPES = {
     "ws_last_error_message": (_S, [c_char_p, c_size_t, POINTER(c_size_t)]),
     "ws_config_new": (_S, [POINTER(_H)]),
     "ws_config_free": (_S, [_H]),
-    "ws_config_set_url": (_S, [_H, c_char_p]),
-    "ws_config_add_header": (_S, [_H, c_char_p, c_char_p]),
-    "ws_config_add_subprotocol": (_S, [_H, c_char_p]),
-    "ws_config_set_connect_timeout_ms": (_S, [_H, c_uint32]),
-    "ws_config_set_handshake_timeout_ms": (_S, [_H, c_uint32]),
-    "ws_config_set_receive_max_events": (_S, [_H, c_uint64]),
-    "ws_config_set_receive_max_bytes": (_S, [_H, c_uint64]),
-    "ws_config_set_max_frame_size": (_S, [_H, c_size_t]),
-    "ws_config_set_close_timeout_ms": (_S, [_H, c_uint32]),
-    "ws_config_set_max_message_size": (_S, [_H, c_size_t]),
-    "ws_config_set_read_buffer_size": (_S, [_H, c_size_t]),
-    "ws_config_set_ca_file": (_S, [_H, c_char_p]),
-    "ws_config_set_client_cert": (_S, [_H, c_char_p, c_char_p]),
-    "ws_config_set_insecure": (_S, [_H, c_bool]),
-    "ws_config_set_ping_interval_ms": (_S, [_H, c_uint32]),
-    "ws_config_set_pong_timeout_ms": (_S, [_H, c_uint32]),
-    "ws_config_set_ping_payload": (_S, [_H, c_char_p]),
-    "ws_config_set_reconnect": (_S, [_H, c_bool]),
-    "ws_config_set_initial_delay_ms": (_S, [_H, c_uint32]),
-    "ws_config_set_max_delay_ms": (_S, [_H, c_uint32]),
-    "ws_config_set_backoff_multiplier": (_S, [_H, c_double]),
-    "ws_config_set_backoff_jitter": (_S, [_H, c_double]),
-    "ws_config_set_max_attempts": (_S, [_H, c_uint32]),
-    "ws_config_set_max_redirects": (_S, [_H, c_uint32]),
-    "ws_config_set_min_uptime_ms": (_S, [_H, c_uint32]),
-    "ws_config_set_final_close_codes": (_S, [_H, POINTER(c_uint16), c_size_t]),
-    "ws_config_set_fatal_http_statuses": (_S, [_H, POINTER(c_uint16), c_size_t]),
-    "ws_config_set_queue_limit": (_S, [_H, c_uint64, c_uint64]),
-    "ws_config_set_queue_max_messages": (_S, [_H, c_uint64]),
-    "ws_config_set_queue_max_bytes": (_S, [_H, c_uint64]),
-    "ws_config_set_queue_while_disconnected": (_S, [_H, c_bool]),
-    "ws_config_set_random_seed": (_S, [_H, c_uint64]),
     "ws_create_with_config": (_S, [_H, POINTER(_H)]),
     "ws_set_callback": (_S, [_H, CALLBACK, c_void_p]),
     "ws_send": (_S, [_H, c_char_p, c_size_t, c_bool]),
@@ -154,6 +123,8 @@ _PROTOTYPES = {
     "ws_queue_poll": (_S, [_H, POINTER(Event), c_size_t, c_int32, POINTER(c_size_t)]),
     "ws_set_header": (_S, [_H, c_char_p, c_char_p]),
 }
+#: The config setters, from the header: cfg, then the option's arguments.
+_PROTOTYPES.update({name: (_S, [_CTYPES[t] for _, t in params]) for name, params in _c.SETTERS.items()})
 
 
 def _load() -> ctypes.CDLL:
