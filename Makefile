@@ -22,8 +22,13 @@ PYTHON  := $(VENV)/bin/python
 # it; and DEST is never seen half written.
 install-file = install -m $(1) $(2) $(3).tmp.$$$$ && mv -f $(3).tmp.$$$$ $(3)
 
+# $(call soname-link,DIR): DIR/libwsclient.so.MAJOR -> libwsclient.so, the
+# name (the soname) that a program linked with -lwsclient against DIR asks
+# for at run time.
+soname-link = ln -sfn libwsclient.so $(1)/libwsclient.so.$(MAJOR)
+
 .PHONY: fuzz fuzz-build check-memory check-threads soak soak-ci install uninstall test-install
-.PHONY: all build demo test test-rust test-python test-node python node bench bench-quick bench-deps deps lint clean
+.PHONY: header all build demo test test-rust test-python test-node python node bench bench-quick bench-deps deps lint clean
 
 all: build
 
@@ -44,9 +49,15 @@ deps:
 	@python3 -c "import venv, ensurepip" 2>/dev/null || { \
 	  echo "installing python3-venv"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv python3-pip; }
 
+## Regenerate include/wsclient.h from the sources (build.rs generates it into
+## OUT_DIR; tests/header.rs fails while the committed one differs). Commit it.
+header:
+	WSCLIENT_BLESS_HEADER=1 $(CARGO) test --locked --test header
+
 ## Release build of the library (cdylib, staticlib, rlib), the echo server and the C examples.
 build: deps
 	$(CARGO) build --release --locked --lib --bins --examples
+	$(call soname-link,$(RELEASE))
 	for ex in echo reconnect; do \
 	  $(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -Iinclude examples/c/$$ex.c \
 	    -L$(RELEASE) -lwsclient -Wl,-rpath,$(abspath $(RELEASE)) -o $(RELEASE)/$$ex-c || exit 1; \
