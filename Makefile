@@ -121,13 +121,15 @@ lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
 ## Benchmarks against the peers, in one run (see bench/README.md). Never part of `make test`.
+## The results go to target/bench; `make bench RECORD=1` writes the committed
+## bench/results/latest.md and latest.png instead. bench-quick never records.
 bench-deps: python node
 	$(PYTHON) -m pip install -q -r bench/requirements.txt
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -Iinclude bench/clients/wsclient.c \
 	  -L$(RELEASE) -lwsclient -Wl,-rpath,$(abspath $(RELEASE)) -o $(RELEASE)/bench-wsclient-c
 
 bench: bench-deps
-	$(PYTHON) bench/run.py
+	$(PYTHON) bench/run.py $(if $(RECORD),--record)
 
 bench-quick: bench-deps
 	$(PYTHON) bench/run.py --quick
