@@ -20,8 +20,11 @@ fn committed_header_matches_the_generated_one() {
     if std::env::var_os("WSCLIENT_BLESS_HEADER").is_some() {
         assert!(std::env::var_os("CI").is_none(), "WSCLIENT_BLESS_HEADER is not for CI");
         if committed() != GENERATED {
+            // Written aside and renamed over, so a reader never sees half.
+            let tmp = format!("{COMMITTED}.tmp");
             std::fs::create_dir_all(Path::new(COMMITTED).parent().unwrap()).unwrap();
-            std::fs::write(COMMITTED, GENERATED).unwrap();
+            std::fs::write(&tmp, GENERATED).unwrap();
+            std::fs::rename(&tmp, COMMITTED).unwrap();
         }
     }
     // The first differing line, so the message says what changed.
