@@ -204,8 +204,8 @@ def report(results, modes, a, big, took):
         "raw tungstenite measured in the same run.", table, "", "## Targets", "", *targets, "",
     ]
     (a.out / "latest.md").write_text("\n".join(doc))
-    chart(results, modes, a.out)
-    print(f"\nwrote {a.out / 'latest.md'} and {a.out / 'latest.png'}")
+    drawn = chart(results, modes, a.out)
+    print(f"\nwrote {a.out / 'latest.md'}" + (f" and {a.out / 'latest.png'}" if drawn else ""))
 
 
 def cpu_model():
@@ -261,7 +261,7 @@ def chart(results, modes, out):
         import matplotlib.pyplot as plt
     except ImportError:
         print("matplotlib missing: no chart")
-        return
+        return False
     fig, axes = plt.subplots(1, len(modes), figsize=(5 * len(modes), 4.5))
     for ax, mode in zip(axes, modes):
         key, unit, higher = METRIC[mode]
@@ -280,6 +280,7 @@ def chart(results, modes, out):
         ax.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     fig.savefig(out / "latest.png", dpi=100)
+    return True
 
 
 if __name__ == "__main__":
