@@ -22,9 +22,14 @@ PYTHON  := $(VENV)/bin/python
 # it; and DEST is never seen half written.
 install-file = install -m $(1) $(2) $(3).tmp.$$$$ && mv -f $(3).tmp.$$$$ $(3)
 
+# $(call soname-link,DIR): DIR/libwsclient.so.MAJOR -> libwsclient.so, the
+# name (the soname) that a program linked with -lwsclient against DIR asks
+# for at run time.
+soname-link = ln -sfn libwsclient.so $(1)/libwsclient.so.$(MAJOR)
+
 .PHONY: fuzz fuzz-build check-memory check-threads soak soak-ci install uninstall test-install
-.PHONY: all build demo test test-rust test-python test-node python node bench bench-quick bench-deps deps lint clean
-.PHONY: bindings-gen
+.PHONY: bindings-gen header
+.PHONY: header all build demo test test-rust test-python test-node python node bench bench-quick bench-deps deps lint clean
 
 all: build
 
@@ -45,9 +50,15 @@ deps:
 	@python3 -c "import venv, ensurepip" 2>/dev/null || { \
 	  echo "installing python3-venv"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv python3-pip; }
 
+## Regenerate include/wsclient.h from the sources (build.rs generates it into
+## OUT_DIR; tests/header.rs fails while the committed one differs). Commit it.
+header:
+	WSCLIENT_BLESS_HEADER=1 $(CARGO) test --locked --test header -- --exact committed_header_matches_the_generated_one
+
 ## Release build of the library (cdylib, staticlib, rlib), the echo server and the C examples.
 build: deps
 	$(CARGO) build --release --locked --lib --bins --examples
+	$(call soname-link,$(RELEASE))
 	for ex in echo reconnect; do \
 	  $(CC) -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -Iinclude examples/c/$$ex.c \
 	    -L$(RELEASE) -lwsclient -Wl,-rpath,$(abspath $(RELEASE)) -o $(RELEASE)/$$ex-c || exit 1; \
@@ -116,13 +127,15 @@ lint:
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
 ## Benchmarks against the peers, in one run (see bench/README.md). Never part of `make test`.
+## The results go to target/bench; `make bench RECORD=1` writes the committed
+## bench/results/latest.md and latest.png instead. bench-quick never records.
 bench-deps: python node
 	$(PYTHON) -m pip install -q -r bench/requirements.txt
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -Iinclude bench/clients/wsclient.c \
 	  -L$(RELEASE) -lwsclient -Wl,-rpath,$(abspath $(RELEASE)) -o $(RELEASE)/bench-wsclient-c
 
 bench: bench-deps
-	$(PYTHON) bench/run.py
+	$(PYTHON) bench/run.py $(if $(RECORD),--record)
 
 bench-quick: bench-deps
 	$(PYTHON) bench/run.py --quick

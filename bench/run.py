@@ -2,9 +2,10 @@
 """`make bench`: every client in every mode against one echo server on
 127.0.0.1, interleaved (A B C ... A B C ...) so the machine's drift hits all
 alike; prints a table of medians with min-max and ratios, checks the
-targets, and writes bench/results/latest.md and latest.png.
+targets, and writes latest.md and latest.png: into target/bench (not
+tracked), or with --record into bench/results, the committed results.
 
-    python bench/run.py [--quick] [--rounds N]
+    python bench/run.py [--quick] [--rounds N] [--only NAMES] [--record | --out DIR]
 """
 
 import argparse
@@ -20,9 +21,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-REL = ROOT / "target" / "release"
+TARGET = ROOT / os.environ.get("CARGO_TARGET_DIR", "target")
+REL = TARGET / "release"
 PY = sys.executable
-RESULTS = ROOT / "bench" / "results"
+RECORDED = ROOT / "bench" / "results"
 
 FULL = {
     "rtt": dict(count=20000, size=32, window=1),
@@ -98,7 +100,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default="", help="comma-separated client names")
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--record", action="store_true", help=f"write the results into {RECORDED.relative_to(ROOT)}")
+    where.add_argument("--out", type=Path, default=TARGET / "bench", help="where to write the results otherwise")
     a = ap.parse_args()
+    a.out = RECORDED if a.record else a.out
     modes = QUICK if a.quick else FULL
     clients = {k: v for k, v in CLIENTS.items() if not a.only or k in a.only.split(",")}
     raise_fd_limit()
@@ -183,22 +189,23 @@ def report(results, modes, a, big, took):
     table = "\n".join(lines)
     print(table)
     print("\nTargets:\n" + "\n".join(targets))
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    a.out.mkdir(parents=True, exist_ok=True)
     machine = f"{platform.platform()}, {os.cpu_count()} cores, {cpu_model()}"
     versions = ", ".join([version(["rustc", "--version"]), f"Python {platform.python_version()}",
                           f"Node {version(['node', '--version'])}"])
+    make = "make bench-quick" if a.quick else "make bench RECORD=1" if a.record else "make bench"
     doc = [
         "# Benchmark results", "",
         f"- Machine: {machine}", f"- Versions: {versions}",
-        f"- Command: `python bench/run.py{' --quick' if a.quick else ''} --rounds {a.rounds}` "
-        f"({'make bench-quick' if a.quick else 'make bench'}), {took:.0f} s",
+        f"- Command: `python bench/run.py{' --quick' if a.quick else ''} --rounds {a.rounds}"
+        f"{' --record' if a.record else ''}` ({make}), {took:.0f} s",
         f"- Modes: {json.dumps(modes)}",
         "- Medians over the rounds (connections: one run), interleaved client by client; ratios are to "
         "raw tungstenite measured in the same run.", table, "", "## Targets", "", *targets, "",
     ]
-    (RESULTS / "latest.md").write_text("\n".join(doc))
-    chart(results, modes)
-    print(f"\nwrote {RESULTS / 'latest.md'} and {RESULTS / 'latest.png'}")
+    (a.out / "latest.md").write_text("\n".join(doc))
+    drawn = chart(results, modes, a.out)
+    print(f"\nwrote {a.out / 'latest.md'}" + (f" and {a.out / 'latest.png'}" if drawn else ""))
 
 
 def cpu_model():
@@ -246,7 +253,7 @@ def check_targets(results, big):
     return out
 
 
-def chart(results, modes):
+def chart(results, modes, out):
     try:
         import matplotlib
 
@@ -254,7 +261,7 @@ def chart(results, modes):
         import matplotlib.pyplot as plt
     except ImportError:
         print("matplotlib missing: no chart")
-        return
+        return False
     fig, axes = plt.subplots(1, len(modes), figsize=(5 * len(modes), 4.5))
     for ax, mode in zip(axes, modes):
         key, unit, higher = METRIC[mode]
@@ -272,7 +279,8 @@ def chart(results, modes):
         ax.set_title(f"{mode}: {unit} ({'higher' if higher else 'lower'} is better)")
         ax.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / "latest.png", dpi=100)
+    fig.savefig(out / "latest.png", dpi=100)
+    return True
 
 
 if __name__ == "__main__":

@@ -330,7 +330,7 @@ impl Target {
         let authorization = if user.is_empty() && password.is_none() {
             None
         } else {
-            if !well_encoded(user) || !password.map_or(true, well_encoded) {
+            if !well_encoded(user) || !password.is_none_or(well_encoded) {
                 return Err("bad percent-encoding in the user information".into());
             }
             // RFC 7617: user-id ":" password, the password maybe empty.

@@ -76,7 +76,7 @@ fn bad_sends_and_closes_leave_the_connection_usable() {
     assert_eq!(close(h, 5000), WS_ERR_INVALID_ARGUMENT);
     let long = cs(&"r".repeat(124));
     assert_eq!(unsafe { ws_close(h, 1000, long.as_ptr()) }, WS_ERR_INVALID_ARGUMENT);
-    assert_eq!(unsafe { ws_close(h, 1000, b"\xff\0".as_ptr().cast()) }, WS_ERR_INVALID_UTF8);
+    assert_eq!(unsafe { ws_close(h, 1000, c"\xff".as_ptr()) }, WS_ERR_INVALID_UTF8);
     // Still open and working.
     ok(send(h, &[1u8; 1000], true));
     assert_eq!(next(h, 5000), Ev::Message { data: vec![1u8; 1000], binary: true });

@@ -145,8 +145,10 @@ fn json_gives_one_object_per_event() {
     assert!(text(&o.stderr).is_empty(), "events go to stdout with --json");
 }
 
-#[test]
-fn headers_subprotocols_and_binary_reach_the_server() {
+/// An echo server that reports, for each connection, its X-Token and
+/// Sec-WebSocket-Protocol headers and then each binary message; it accepts
+/// the last subprotocol offered.
+fn reporting_server() -> (Server, mpsc::Receiver<String>) {
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
     let server = serve(move |stream| {
@@ -154,19 +156,29 @@ fn headers_subprotocols_and_binary_reach_the_server() {
         let tx2 = tx.clone();
         let cb = move |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
             let h = |n: &str| req.headers().get(n).map(|v| v.to_str().unwrap().to_string());
-            tx2.send(format!("token={:?} proto={:?}", h("x-token"), h("sec-websocket-protocol")))
-                .unwrap();
-            resp.headers_mut().insert("Sec-WebSocket-Protocol", "v2".parse().unwrap());
+            let proto = h("sec-websocket-protocol");
+            tx2.send(format!("token={:?} proto={proto:?}", h("x-token"))).unwrap();
+            if let Some(last) = proto.as_deref().and_then(|p| p.rsplit(", ").next()) {
+                resp.headers_mut().insert("Sec-WebSocket-Protocol", last.parse().unwrap());
+            }
             Ok(resp)
         };
         let mut ws = tungstenite::accept_hdr(stream, cb).unwrap();
         while let Ok(m) = ws.read() {
             if let Message::Binary(b) = &m {
                 tx.send(format!("binary {:?}", b.as_ref())).unwrap();
+            }
+            if m.is_text() || m.is_binary() {
                 let _ = ws.send(m);
             }
         }
     });
+    (server, rx)
+}
+
+#[test]
+fn headers_subprotocols_and_binary_reach_the_server() {
+    let (server, rx) = reporting_server();
     let o = cli(
         &[&server.url(), "-H", "X-Token: abc", "-p", "v1", "-p", "v2", "--binary", "-n", "1"],
         "AB\n",
@@ -322,4 +334,102 @@ fn tls_with_a_ca_file_or_insecure() {
     assert!(text(&o.stderr).contains("did not verify"), "{}", text(&o.stderr));
     let o = cli(&[&url, "--insecure", "-n", "1", "--no-reconnect"], "anyway\n");
     assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+#[test]
+fn option_values_may_be_joined_with_equals() {
+    let (server, rx) = reporting_server();
+    let url = server.url();
+    let o = cli(&["--header=X-Token: a=b", "--subprotocol=v1", "--count=2", "-n2", &url], "1\n2\n");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+        r#"token=Some("a=b") proto=Some("v1")"#,
+        "the value is everything after the first '='"
+    );
+    assert!(text(&o.stdout).contains("< 2"), "{}", text(&o.stdout));
+    // A bad joined value is named as a separate one is.
+    let o = cli(&[&url, "--count=x"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).starts_with("wsclient: --count takes a whole number, got 'x'"));
+    // A flag takes no value (and the value is not shown).
+    let o = cli(&[&url, "--insecure=s3cret"], "");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).starts_with("wsclient: --insecure takes no value"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!text(&o.stderr).contains("s3cret"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn double_dash_ends_the_options() {
+    // After `--`, an argument that looks like an option is the URL: here a
+    // bad one, refused as a URL (not as an unknown option).
+    let o = cli(&["--", "--json"], "");
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.starts_with("wsclient: ") && !err.contains("unknown option"), "{err}");
+    let o = cli(&["--json", "--"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).starts_with("wsclient: a URL is needed"), "{}", text(&o.stderr));
+    let server = echo_server();
+    let o = cli(&["--json", "-n", "1", "--", &server.url()], "hi\n");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains(r#""data":"hi""#), "{}", text(&o.stdout));
+}
+
+#[test]
+fn json_output_parses_and_carries_every_field() {
+    let server = echo_server();
+    // Quotes, a backslash, control characters and non-ASCII in text.
+    let line = "q\"b\\s\tt\u{1}é";
+    let o = cli(&["--json", "-n", "1", "--ping-interval=0", &server.url()], &format!("{line}\n"));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let events: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let find = |name: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {events:?}"))
+    };
+    let open = find("open");
+    assert_eq!(open["reconnect"], false);
+    assert_eq!(open["protocol"], "");
+    let message = find("message");
+    assert_eq!(message["data"], line);
+    assert_eq!(message["binary"], false);
+    // ("sent" is printed by the thread reading stdin, not ordered with the rest.)
+    let close = events.last().unwrap();
+    assert_eq!(close["event"], "close", "the last event");
+    assert_eq!(close["code"], 1000);
+    assert_eq!(close["clean"], true);
+    assert_eq!(close["unsent"], 0);
+
+    // Binary messages as base64 (standard alphabet, padded), UTF-8 or not.
+    let o = cli(&["--json", "--binary", "-n", "1", &server.url()], "\u{ff}ab?\n");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let message = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "message")
+        .expect("the echo");
+    assert_eq!(message["binary"], true);
+    assert_eq!(message["base64"], "w79hYj8=", "{message}");
+
+    // An error event: its kind by name, the message, the HTTP status.
+    let o = cli(&["--json", "--no-reconnect", &format!("ws://127.0.0.1:{}/", refused_port())], "");
+    assert_eq!(o.status.code(), Some(1));
+    let error = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "error")
+        .expect("an error event");
+    assert_eq!(error["kind"], "WS_ERROR_CONNECT_REFUSED");
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{error}");
+    assert_eq!(error["http_status"], 0);
 }

@@ -130,26 +130,33 @@ unsafe extern "C" fn record(ev: *const ws_event, ud: *mut c_void) {
 fn events_before_the_callback_are_kept_and_delivered_in_order() {
     let server = echo_server();
     let h = create(&server.url());
-    ok(send(h, b"early", false));
-    // Let the open and the echo happen with no callback set: wait until the
-    // library has received the echo.
+    const EARLY: usize = 5;
+    for n in 0..EARLY {
+        ok(send(h, format!("early {n}").as_bytes(), false));
+    }
+    // With no callback set, wait until the library holds every event
+    // undelivered: the open and the five echoes. (A message is counted as
+    // received just before its event is queued, so both counts are needed.)
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let mut s = ws_stats::default();
         ok(unsafe { ws_get_stats(h, &mut s) });
-        if s.messages_received >= 1 {
+        if s.messages_received == EARLY as u64 && s.undelivered_events == 1 + EARLY as u64 {
             break;
         }
-        assert!(Instant::now() < deadline, "no echo received");
+        assert!(Instant::now() < deadline, "the events were not all kept: {s:?}");
         thread::sleep(Duration::from_millis(10));
     }
     let (ctx, rx) = Ctx::new(Duration::ZERO);
     ok(unsafe { ws_set_callback(h, Some(record), ctx.ptr()) });
     assert!(matches!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), Ev::Open { .. }));
-    assert_eq!(
-        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
-        Ev::Message { data: b"early".to_vec(), binary: false }
-    );
+    for n in 0..EARLY {
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+            Ev::Message { data: format!("early {n}").into_bytes(), binary: false },
+            "the kept events in the order they happened"
+        );
+    }
     assert_eq!(ctx.handle.load(Ordering::SeqCst), h);
     assert_eq!(
         try_next(h, 0),
@@ -157,6 +164,7 @@ fn events_before_the_callback_are_kept_and_delivered_in_order() {
         "no polling while a callback is set"
     );
     ok(ws_free(h));
+    assert_eq!(ctx.calls.load(Ordering::SeqCst), 1 + EARLY, "each event delivered once");
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! a server by hand or from a script, like websocat or wscat, with this
 //! library's heartbeat and reconnects.
 
+use data_encoding::BASE64;
+use serde_json::{json, Value};
 use std::{
     io::{BufRead, Read, Write},
     process::ExitCode,
@@ -15,30 +17,17 @@ use std::{
 };
 use wsclient::{client::Client, config::Config, event::Event, ws_ready_state};
 
-const USAGE: &str = "\
-usage: wsclient [options] URL
+const ABOUT: &str = "\
+usage: wsclient [options] [--] URL
 
 Connects to URL (ws:// or wss://), prints each message that arrives as
 `< text` on stdout, sends each line read from stdin (shown as `> line`), and
 reports events (open, reconnecting, pong, close, errors) on stderr. At the
 end of stdin it closes with 1000, unless --count or --timeout says how long
-to stay.
+to stay. An option's value may follow it (`--count 5`) or be joined to it
+(`--count=5`, `-n5`); after `--` every argument is the URL.";
 
-options:
-  -H, --header 'Name: value'   extra header on the upgrade request (repeatable)
-  -p, --subprotocol NAME       subprotocol to offer (repeatable)
-      --ping-interval MS       heartbeat ping interval (default 30000; 0: off)
-      --pong-timeout MS        silence after a ping that means a dead peer (default 5000)
-      --no-reconnect           end at the first failure or close, like a browser
-      --ca-file PEM            extra trusted CA certificates
-      --insecure               do not verify the server's certificate (tests only)
-      --binary                 send stdin lines as binary messages
-      --json                   one JSON object per event on stdout, instead of text
-  -n, --count N                close and exit after N messages arrive
-  -t, --timeout S              exit after S seconds
-  -V, --version                print the version
-  -h, --help                   this help
-
+const EXIT_STATUS: &str = "\
 exit status:
   0  done: N messages arrived (--count), the --timeout ran out while
      connected, or the connection closed normally (end of stdin, or a clean
@@ -49,11 +38,79 @@ exit status:
   2  bad usage
   3  the --timeout ran out on a working connection before N messages arrived";
 
-/// Exit statuses (see USAGE).
+/// Exit statuses (see EXIT_STATUS).
 const EXIT_OK: u8 = 0;
 const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_SHORT: u8 = 3;
+
+/// What an option sets.
+#[derive(Clone, Copy)]
+enum Key {
+    Header,
+    Subprotocol,
+    PingInterval,
+    PongTimeout,
+    NoReconnect,
+    CaFile,
+    Insecure,
+    Binary,
+    Json,
+    Count,
+    Timeout,
+    Version,
+    Help,
+}
+
+/// The options as the usage shows them (`-S, --long VALUE`, the short name
+/// and the value optional) and what each sets. The parser finds an option's
+/// names in the same text, so the usage and the parser cannot disagree.
+const OPTIONS: &[(&str, Key, &str)] = &[
+    ("-H, --header 'Name: value'", Key::Header, "extra header on the upgrade request (repeatable)"),
+    ("-p, --subprotocol NAME", Key::Subprotocol, "subprotocol to offer (repeatable)"),
+    ("--ping-interval MS", Key::PingInterval, "heartbeat ping interval (default {ping}; 0: off)"),
+    (
+        "--pong-timeout MS",
+        Key::PongTimeout,
+        "silence after a ping that means a dead peer (default {pong})",
+    ),
+    ("--no-reconnect", Key::NoReconnect, "end at the first failure or close, like a browser"),
+    ("--ca-file PEM", Key::CaFile, "extra trusted CA certificates"),
+    ("--insecure", Key::Insecure, "do not verify the server's certificate (tests only)"),
+    ("--binary", Key::Binary, "send stdin lines as binary messages"),
+    ("--json", Key::Json, "one JSON object per event on stdout, instead of text"),
+    ("-n, --count N", Key::Count, "close and exit after N messages arrive"),
+    ("-t, --timeout S", Key::Timeout, "exit after S seconds"),
+    ("-V, --version", Key::Version, "print the version"),
+    ("-h, --help", Key::Help, "this help"),
+];
+
+/// The short and the long name in an OPTIONS entry's text.
+fn names(text: &str) -> (Option<char>, &str) {
+    let (short, long) = match text.strip_prefix("--") {
+        Some(long) => (None, long),
+        None => (text.chars().nth(1), &text[text.find("--").unwrap() + 2..]),
+    };
+    (short, long.split(' ').next().unwrap())
+}
+
+/// The usage, with the options from OPTIONS and the defaults from the
+/// library's.
+fn usage() -> String {
+    let defaults = Config::default();
+    let ms = |d: Duration| d.as_millis().to_string();
+    let shown =
+        |text: &str| if text.starts_with("--") { format!("    {text}") } else { text.into() };
+    let width = OPTIONS.iter().map(|(t, ..)| shown(t).chars().count()).max().unwrap_or(0) + 3;
+    let mut s = format!("{ABOUT}\n\noptions:\n");
+    for (text, _, help) in OPTIONS {
+        let help = help
+            .replace("{ping}", &ms(defaults.ping_interval))
+            .replace("{pong}", &ms(defaults.pong_timeout));
+        s += &format!("  {:width$}{help}\n", shown(text));
+    }
+    s + "\n" + EXIT_STATUS
+}
 
 struct Args {
     url: String,
@@ -70,8 +127,19 @@ struct Args {
     timeout: Option<Duration>,
 }
 
+/// lexopt's errors, without the value given (a header's value may hold a
+/// secret).
+fn arg_error(e: lexopt::Error) -> String {
+    match e {
+        lexopt::Error::UnexpectedValue { option, .. } => format!("{option} takes no value"),
+        lexopt::Error::NonUnicodeValue(_) => "an argument is not UTF-8 (not shown)".into(),
+        e => e.to_string(),
+    }
+}
+
 fn parse_args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
+    use lexopt::{Arg, ValueExt};
+    let mut parser = lexopt::Parser::from_env();
     let mut a = Args {
         url: String::new(),
         headers: Vec::new(),
@@ -87,22 +155,36 @@ fn parse_args() -> Result<Args, String> {
         timeout: None,
     };
     let mut url = None;
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        let number = |name: &str, v: String| {
+    while let Some(arg) = parser.next().map_err(arg_error)? {
+        let (found, shown) = match &arg {
+            Arg::Short(c) => (OPTIONS.iter().find(|o| names(o.0).0 == Some(*c)), format!("-{c}")),
+            Arg::Long(l) => (OPTIONS.iter().find(|o| names(o.0).1 == *l), format!("--{l}")),
+            Arg::Value(v) => {
+                let v = v.clone().string().map_err(arg_error)?;
+                if url.is_some() {
+                    return Err(format!("one URL only (got '{v}' too)"));
+                }
+                url = Some(v);
+                continue;
+            }
+        };
+        let Some(&(text, key, _)) = found else { return Err(format!("unknown option '{shown}'")) };
+        let name = format!("--{}", names(text).1);
+        let mut value = || parser.value().and_then(|v| v.string()).map_err(arg_error);
+        let number = |v: String| {
             v.parse::<u64>().map_err(|_| format!("{name} takes a whole number, got '{v}'"))
         };
-        match arg.as_str() {
-            "-h" | "--help" => {
-                println!("{USAGE}");
+        match key {
+            Key::Help => {
+                println!("{}", usage());
                 std::process::exit(0);
             }
-            "-V" | "--version" => {
+            Key::Version => {
                 println!("wsclient {}", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
             }
-            "-H" | "--header" => {
-                let h = value(&arg)?;
+            Key::Header => {
+                let h = value()?;
                 // Never echo it: a header may carry a secret.
                 let (name, v) = h.split_once(':').ok_or(
                     "--header takes 'Name: value' (the one given has no ':'; not shown, it may \
@@ -110,17 +192,17 @@ fn parse_args() -> Result<Args, String> {
                 )?;
                 a.headers.push((name.trim().to_string(), v.trim().to_string()));
             }
-            "-p" | "--subprotocol" => a.subprotocols.push(value(&arg)?),
-            "--ping-interval" => a.ping_interval = Some(number(&arg, value(&arg)?)?),
-            "--pong-timeout" => a.pong_timeout = Some(number(&arg, value(&arg)?)?),
-            "--no-reconnect" => a.reconnect = false,
-            "--ca-file" => a.ca_file = Some(value(&arg)?),
-            "--insecure" => a.insecure = true,
-            "--binary" => a.binary = true,
-            "--json" => a.json = true,
-            "-n" | "--count" => a.count = Some(number(&arg, value(&arg)?)?),
-            "-t" | "--timeout" => {
-                let v = value(&arg)?;
+            Key::Subprotocol => a.subprotocols.push(value()?),
+            Key::PingInterval => a.ping_interval = Some(number(value()?)?),
+            Key::PongTimeout => a.pong_timeout = Some(number(value()?)?),
+            Key::NoReconnect => a.reconnect = false,
+            Key::CaFile => a.ca_file = Some(value()?),
+            Key::Insecure => a.insecure = true,
+            Key::Binary => a.binary = true,
+            Key::Json => a.json = true,
+            Key::Count => a.count = Some(number(value()?)?),
+            Key::Timeout => {
+                let v = value()?;
                 let s: f64 =
                     v.parse().map_err(|_| format!("--timeout takes seconds, got '{v}'"))?;
                 if !(s > 0.0 && s < 1e9) {
@@ -128,9 +210,6 @@ fn parse_args() -> Result<Args, String> {
                 }
                 a.timeout = Some(Duration::from_secs_f64(s));
             }
-            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option '{s}'")),
-            s if url.is_none() => url = Some(s.to_string()),
-            s => return Err(format!("one URL only (got '{s}' too)")),
         }
     }
     a.url = url.ok_or("a URL is needed")?;
@@ -165,23 +244,15 @@ fn config(a: &Args) -> Result<Config, String> {
     Ok(c)
 }
 
-/// A JSON string literal.
-fn json(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// Every call this tool makes to the library to connect: create the
+/// connection and start it.
+fn connect(config: Config) -> wsclient::error::Result<Client> {
+    Client::open(config)
+}
+
+/// The name of an error kind, as the C header spells it.
+fn kind_name(kind: wsclient::ws_error_kind) -> String {
+    format!("{kind:?}")
 }
 
 struct Out {
@@ -189,10 +260,10 @@ struct Out {
 }
 
 impl Out {
-    /// An event line: JSON on stdout, or text on stderr.
-    fn event(&self, json_fields: String, text: String) {
+    /// An event line: a JSON object on stdout, or text on stderr.
+    fn event(&self, json: Value, text: String) {
         if self.json {
-            self.stdout(format!("{{{json_fields}}}"));
+            self.stdout(json.to_string());
         } else {
             eprintln!("{text}");
         }
@@ -203,18 +274,19 @@ impl Out {
         let _ = out.flush();
     }
     fn message(&self, data: &[u8], binary: bool, sent: bool) {
-        let dir = if sent { "sent" } else { "message" };
+        let text = std::str::from_utf8(data).ok().filter(|_| !binary);
         if self.json {
-            let body = match (binary, std::str::from_utf8(data)) {
-                (false, Ok(t)) => format!("\"data\":{}", json(t)),
-                _ => format!("\"base64\":\"{}\"", wsclient::config::base64(data)),
+            let dir = if sent { "sent" } else { "message" };
+            let line = match text {
+                Some(t) => json!({"event": dir, "binary": binary, "data": t}),
+                None => json!({"event": dir, "binary": binary, "base64": BASE64.encode(data)}),
             };
-            self.stdout(format!("{{\"event\":\"{dir}\",\"binary\":{binary},{body}}}"));
+            self.stdout(line.to_string());
         } else {
             let arrow = if sent { '>' } else { '<' };
-            match (binary, std::str::from_utf8(data)) {
-                (false, Ok(t)) => self.stdout(format!("{arrow} {t}")),
-                _ => self.stdout(format!("{arrow} [{} bytes binary] {}", data.len(), hex(data))),
+            match text {
+                Some(t) => self.stdout(format!("{arrow} {t}")),
+                None => self.stdout(format!("{arrow} [{} bytes binary] {}", data.len(), hex(data))),
             }
         }
     }
@@ -233,7 +305,7 @@ fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("wsclient: {e}\n\n{USAGE}");
+            eprintln!("wsclient: {e}\n\n{}", usage());
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -245,12 +317,11 @@ fn main() -> ExitCode {
         }
     };
     let max_line = config.max_message_size;
-    let client = match Client::open(config) {
+    let client = match connect(config) {
         Ok(c) => Arc::new(c),
         Err(e) => {
             eprintln!("wsclient: {}", e.message);
-            // A config the library refuses is a usage error; a thread or
-            // fd it could not get is a failure.
+            // The options were refused, or (internal) no thread could start.
             let internal = e.status == wsclient::ws_status::WS_ERR_INTERNAL;
             return ExitCode::from(if internal { EXIT_FAILED } else { EXIT_USAGE });
         }
@@ -361,10 +432,7 @@ fn main() -> ExitCode {
                 last_error = None;
                 let p = protocol.to_string_lossy();
                 out.event(
-                    format!(
-                        "\"event\":\"open\",\"protocol\":{},\"reconnect\":{reconnect}",
-                        json(&p)
-                    ),
+                    json!({"event": "open", "protocol": p, "reconnect": reconnect}),
                     format!(
                         "* {} (subprotocol '{p}')",
                         if reconnect { "open again" } else { "open" }
@@ -380,45 +448,50 @@ fn main() -> ExitCode {
                 }
             }
             Event::Error { kind, message, http_status } => {
-                let m = message.to_string_lossy();
+                let (kind, m) = (kind_name(kind), message.to_string_lossy());
                 out.event(
-                    format!(
-                        "\"event\":\"error\",\"kind\":\"{kind:?}\",\"message\":{},\"http_status\":{http_status}",
-                        json(&m)
-                    ),
-                    format!("! error ({kind:?}): {m}"),
+                    json!({"event": "error", "kind": kind, "message": m, "http_status": http_status}),
+                    format!("! error ({kind}): {m}"),
                 );
                 open_now = false;
-                last_error = Some(format!("{kind:?}: {m}"));
+                last_error = Some(format!("{kind}: {m}"));
             }
             Event::Reconnecting { attempt, delay_ms, message, .. } => {
                 let m = message.to_string_lossy();
                 out.event(
-                    format!(
-                        "\"event\":\"reconnecting\",\"attempt\":{attempt},\"delay_ms\":{delay_ms},\"reason\":{}",
-                        json(&m)
-                    ),
+                    json!({
+                        "event": "reconnecting",
+                        "attempt": attempt,
+                        "delay_ms": delay_ms,
+                        "reason": m,
+                    }),
                     format!("* reconnecting: attempt {attempt} in {delay_ms} ms ({m})"),
                 );
                 open_now = false;
             }
             Event::Pong { rtt_us } => out.event(
-                format!("\"event\":\"pong\",\"rtt_us\":{rtt_us}"),
+                json!({"event": "pong", "rtt_us": rtt_us}),
                 format!("* pong: {:.3} ms", rtt_us as f64 / 1000.0),
             ),
             Event::Close { code, reason, was_clean, unsent_messages, .. } => {
                 let r = reason.to_string_lossy();
                 out.event(
+                    json!({
+                        "event": "close",
+                        "code": code,
+                        "reason": r,
+                        "clean": was_clean,
+                        "unsent": unsent_messages,
+                    }),
                     format!(
-                        "\"event\":\"close\",\"code\":{code},\"reason\":{},\"clean\":{was_clean},\"unsent\":{unsent_messages}",
-                        json(&r)
+                        "* closed: {code} '{r}'{}",
+                        if was_clean { "" } else { " (not clean)" }
                     ),
-                    format!("* closed: {code} '{r}'{}", if was_clean { "" } else { " (not clean)" }),
                 );
                 client.free();
                 // Done only if it got what was asked for, and no error was
                 // left unhealed by a later open.
-                let counted = args.count.map_or(true, |n| received >= n);
+                let counted = args.count.is_none_or(|n| received >= n);
                 let ok = opened && counted && last_error.is_none() && (close_asked || was_clean);
                 return ExitCode::from(if ok { EXIT_OK } else { EXIT_FAILED });
             }

@@ -38,6 +38,9 @@ out=target/tsan
 RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=$out \
     cargo +nightly build --quiet --lib --examples -Zbuild-std --target $target
 lib=$out/$target/debug
+# The programs ask for the soname, libwsclient.so.MAJOR, at run time.
+major=$(sed -n 's/^version = "\([0-9]*\)\..*"/\1/p' Cargo.toml | head -n 1)
+ln -sfn libwsclient.so "$lib/libwsclient.so.$major"
 sysroot=$(rustc +nightly --print sysroot)
 runtime=$(ls "$sysroot"/lib/rustlib/$target/lib/librustc-nightly_rt.tsan.a)
 
