@@ -277,6 +277,57 @@ fn a_relative_redirect_stays_on_the_server() {
 }
 
 #[test]
+fn relative_redirects_resolve_against_the_current_url() {
+    // `../c?x=1` from /a/b/start is /a/c?x=1; `//host:port/final` keeps the
+    // scheme (the URL Standard's resolution, as a browser does it).
+    let (tx, paths) = std::sync::mpsc::channel();
+    let server = common::raw::hostile(move |peer| {
+        let req = peer.read_request();
+        let path = req.split(' ').nth(1).unwrap_or("").to_string();
+        let port = peer.stream.local_addr().unwrap().port();
+        let answer = match path.as_str() {
+            "/a/b/start" => "HTTP/1.1 302 Found\r\nLocation: ../c?x=1\r\n\r\n".to_string(),
+            "/a/c?x=1" => {
+                format!("HTTP/1.1 302 Found\r\nLocation: //127.0.0.1:{port}/final\r\n\r\n")
+            }
+            _ => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string(),
+        };
+        let _ = tx.send(path);
+        peer.send(answer.as_bytes());
+    });
+    let h = create_with(&format!("{}/a/b/start", server.url()), |cfg| {
+        ok(ws_config_set_reconnect(cfg, false));
+        ok(ws_config_set_max_redirects(cfg, 3));
+    });
+    match next(h, 5000) {
+        Ev::Error { http_status: 404, .. } => {}
+        other => panic!("{other:?}"),
+    }
+    let seen: Vec<String> = paths.try_iter().collect();
+    assert_eq!(seen, ["/a/b/start", "/a/c?x=1", "/final"]);
+    ok(ws_free(h));
+}
+
+#[test]
+fn urls_are_normalised_before_the_request() {
+    // The scheme's case and dot segments, as the URL Standard parses them.
+    let (tx, requests) = std::sync::mpsc::channel();
+    let server = common::raw::hostile(move |peer| {
+        let _ = tx.send(peer.read_request());
+        peer.send(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    });
+    let url = server.url().replacen("ws://", "WS://", 1) + "/x/./y/../z";
+    let h = create_with(&url, |cfg| ok(ws_config_set_reconnect(cfg, false)));
+    match next(h, 5000) {
+        Ev::Error { http_status: 404, .. } => {}
+        other => panic!("{other:?}"),
+    }
+    let req = requests.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(req.starts_with("GET /x/z HTTP/1.1\r\n"), "{req}");
+    ok(ws_free(h));
+}
+
+#[test]
 fn redirect_loops_stop_at_the_limit() {
     let port = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(0));
     let p = port.clone();
