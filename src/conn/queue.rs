@@ -9,20 +9,63 @@ use std::{
     collections::VecDeque,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Condvar, Mutex, MutexGuard,
+        Condvar, Mutex, MutexGuard, OnceLock,
     },
     time::{Duration, Instant},
 };
 
-/// How long a reader spins before it sleeps. A reply on loopback often
-/// lands within this; catching it without a sleep and wake-up saves several
-/// microseconds of round trip, for at most this much CPU per wait.
-pub const SPIN: Duration = Duration::from_micros(50);
+/// How long a reader spins before it sleeps, when spinning can pay: a reply
+/// on loopback often lands within this, and catching it without a sleep and
+/// wake-up saves several microseconds of round trip, for at most this much
+/// CPU per wait.
+const SPIN: Duration = Duration::from_micros(50);
 
-/// Spin until `ready()` or `SPIN` has passed (or the deadline is now).
+/// The spin of `ws_poll` and `ws_queue_poll`: [`SPIN`] when this process
+/// may run on more than one CPU, none when it is pinned to one (there the
+/// worker that would bring the event cannot run while the reader spins, so
+/// spinning only delays it). `WSCLIENT_POLL_SPIN_US` sets it (0: never
+/// spin), for measuring.
+pub fn spin() -> Duration {
+    static SPIN_US: OnceLock<Duration> = OnceLock::new();
+    *SPIN_US.get_or_init(|| {
+        if let Some(us) =
+            std::env::var("WSCLIENT_POLL_SPIN_US").ok().and_then(|v| v.trim().parse().ok())
+        {
+            return Duration::from_micros(us);
+        }
+        if usable_cpus() > 1 {
+            SPIN
+        } else {
+            Duration::ZERO
+        }
+    })
+}
+
+/// How many CPUs this process may run on (its affinity mask).
+fn usable_cpus() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; the kernel fills it.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: pid 0 is this thread; the size is that of `set`.
+        if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) }
+            == 0
+        {
+            // SAFETY: `set` was filled by the kernel.
+            return unsafe { libc::CPU_COUNT(&set) } as usize;
+        }
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Spin until `ready()` or the spin time has passed (or the deadline is now).
 pub fn spin_until(ready: impl Fn() -> bool, deadline: Option<Instant>) {
+    let spin = spin();
+    if spin.is_zero() {
+        return;
+    }
     let start = Instant::now();
-    let until = deadline.map_or(start + SPIN, |d| d.min(start + SPIN));
+    let until = deadline.map_or(start + spin, |d| d.min(start + spin));
     while !ready() && Instant::now() < until {
         std::hint::spin_loop();
     }
