@@ -299,7 +299,9 @@ enum ws_event_type
    */
   WS_EVENT_CLOSE = 4,
   /**
-   * A pong answered our ping: `rtt_us` is set.
+   * A pong arrived: `rtt_us` is set when it answers a ping of ours (the
+   * heartbeat's or one of `ws_ping`; 0 for a pong the server sent on its
+   * own), and `data`/`len` hold its payload (NULL/0 when empty).
    */
   WS_EVENT_PONG = 5,
   /**
@@ -309,6 +311,11 @@ enum ws_event_type
    * that ended did: 1006 and "" when there was no close handshake.
    */
   WS_EVENT_RECONNECTING = 6,
+  /**
+   * The server sent a ping (the library has answered it): `data`/`len`
+   * hold its payload. Only with `ws_config_set_ping_events`.
+   */
+  WS_EVENT_PING = 7,
 };
 #ifndef __cplusplus
 typedef int32_t ws_event_type;
@@ -846,12 +853,45 @@ ws_status ws_config_set_ca_file(ws_config cfg, const char *path);
 ws_status ws_config_set_client_cert(ws_config cfg, const char *cert_path, const char *key_path);
 
 /**
+ * Trust the CA certificates of a PEM text (one or more `BEGIN
+ * CERTIFICATE` blocks), as `ws_config_set_ca_file` does with a file:
+ * for programs that hold their certificates in memory. The text is
+ * copied and never shown in messages. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` (NULL, not PEM, no certificate),
+ * `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `pem` must be NULL or a NUL-terminated string.
+ */
+ws_status ws_config_set_ca_pem(ws_config cfg, const char *pem);
+
+/**
+ * Present a client certificate (PEM chain) and its private key (PKCS#8
+ * PEM) given as texts, as `ws_config_set_client_cert` does with files.
+ * The texts are copied and never shown in messages or logs. Returns
+ * `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, or not a usable pair),
+ * `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `cert_pem` and `key_pem` must be NULL or NUL-terminated strings.
+ */
+ws_status ws_config_set_client_cert_pem(ws_config cfg, const char *cert_pem, const char *key_pem);
+
+/**
  * DANGER: with `insecure` true, `wss://` accepts any certificate and any
  * host name, so anyone on the path can read and change the traffic. For
  * tests only. Verification (chain and host name) is on by default. Returns
  * `WS_OK` or `WS_ERR_INVALID_HANDLE`.
  */
 ws_status ws_config_set_insecure(ws_config cfg, bool insecure);
+
+/**
+ * Deliver the server's pings as `WS_EVENT_PING` events, with their
+ * payload in `data` and `len` (the library answers every ping with a
+ * pong either way). Default off. Returns `WS_OK` or
+ * `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_ping_events(ws_config cfg, bool enabled);
 
 /**
  * Set the heartbeat interval in ms: a ping goes out this often while the
@@ -1152,6 +1192,24 @@ ws_status ws_send(ws_handle handle, const uint8_t *data, size_t len, bool is_bin
 ws_status ws_send_text(ws_handle handle, const char *text);
 
 /**
+ * Send a ping with `len` bytes of `data` as its payload (at most 125; NULL
+ * with 0 for none), now, ahead of queued messages. The server's answer
+ * arrives as a `WS_EVENT_PONG` carrying the payload and the round trip in
+ * `rtt_us`. The library's heartbeat does not need this: it is for programs
+ * that ping on their own (Node's `ws.ping()`). At most
+ * 64 pings may wait to be written.
+ *
+ * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (over 125 bytes, or `data`
+ * NULL with `len` > 0), `WS_ERR_NOT_CONNECTED` (not open: the ping would
+ * not reach this connection's server), `WS_ERR_CLOSED` (closing or
+ * closed), `WS_ERR_QUEUE_FULL` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `data` must be NULL or readable for `len` bytes.
+ */
+ws_status ws_ping(ws_handle handle, const uint8_t *data, size_t len);
+
+/**
  * Start the close handshake and return at once. Messages sent before this
  * call still go out first, then the close frame; later sends return
  * `WS_ERR_CLOSED`. The close timeout starts now, whatever is queued: the
@@ -1304,6 +1362,28 @@ ws_status ws_queue_poll(ws_queue q,
                         size_t max,
                         int32_t timeout_ms,
                         size_t *out_count);
+
+/**
+ * The queue's readiness file descriptor, for programs with an event loop
+ * of their own (epoll, GLib, libuv, asio, Node's main thread): watch it
+ * instead of giving a thread to a blocking `ws_queue_poll`.
+ *
+ * It is the read end of a nonblocking pipe, level-triggered: readable while
+ * the queue holds events, and emptied by the library when a
+ * `ws_queue_poll` takes the last one. On each readiness, call
+ * `ws_queue_poll(q, events, max, 0, &n)` until it returns 0 events. Do not
+ * write to it or close it: it belongs to the queue and is closed by
+ * `ws_queue_free`. Reading it yourself is harmless (a loop that must read
+ * what it watches may), provided the queue is drained after each
+ * readiness. The same fd is returned on every call.
+ *
+ * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (`out_fd` NULL),
+ * `WS_ERR_INTERNAL` (no pipe could be made) or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `out_fd` must be NULL or writable.
+ */
+ws_status ws_queue_fd(ws_queue q, int *out_fd);
 
 /**
  * Make a `ws_queue_poll` that is waiting on `q` return now (with 0 events,

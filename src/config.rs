@@ -417,6 +417,8 @@ pub struct Config {
     pub thread_stack_size: Option<usize>,
     /// HTTP redirects followed per connection attempt (0: none).
     pub max_redirects: u32,
+    /// Deliver the server's pings as events.
+    pub ping_events: bool,
 }
 
 impl Default for Config {
@@ -451,6 +453,7 @@ impl Default for Config {
             seed: None,
             thread_stack_size: None,
             max_redirects: 0,
+            ping_events: false,
         }
     }
 }
@@ -769,14 +772,21 @@ impl Config {
     /// Trust the certificates of a PEM file, in addition to the system roots.
     pub fn set_ca_file(&mut self, path: &str) -> Result<()> {
         let pem = read_file("CA file", path)?;
-        let certs = native_tls::Certificate::stack_from_pem(&pem).map_err(|e| {
-            Error::new(ws_status::WS_ERR_FILE, format!("CA file '{path}' is not valid PEM: {e}"))
-        })?;
+        self.set_ca(&pem, &format!("CA file '{path}'"), ws_status::WS_ERR_FILE)
+    }
+
+    /// Trust the CA certificates of a PEM text (as `set_ca_file` does).
+    pub fn set_ca_pem(&mut self, pem: &str) -> Result<()> {
+        self.set_ca(pem.as_bytes(), "the CA PEM", ws_status::WS_ERR_INVALID_ARGUMENT)
+    }
+
+    /// The trusted roots from `pem`; `what` names it in errors, which never
+    /// quote it.
+    fn set_ca(&mut self, pem: &[u8], what: &str, status: ws_status) -> Result<()> {
+        let certs = native_tls::Certificate::stack_from_pem(pem)
+            .map_err(|e| Error::new(status, format!("{what} is not valid PEM: {e}")))?;
         if certs.is_empty() {
-            return Err(Error::new(
-                ws_status::WS_ERR_FILE,
-                format!("CA file '{path}' holds no certificate"),
-            ));
+            return Err(Error::new(status, format!("{what} holds no certificate")));
         }
         self.tls.ca_certs = certs;
         Ok(())
@@ -786,13 +796,40 @@ impl Config {
     pub fn set_client_cert(&mut self, cert_path: &str, key_path: &str) -> Result<()> {
         let cert = read_file("client certificate", cert_path)?;
         let key = read_file("client key", key_path)?;
-        let identity = native_tls::Identity::from_pkcs8(&cert, &key).map_err(|e| {
-            Error::new(
-                ws_status::WS_ERR_FILE,
-                format!("client certificate '{cert_path}' with key '{key_path}' is not usable (PEM, PKCS#8 key): {e}"),
-            )
+        let what = format!("client certificate '{cert_path}' with key '{key_path}'");
+        self.set_identity(&cert, &key, &what, ws_status::WS_ERR_FILE)
+    }
+
+    /// Present a client certificate and key given as PEM texts (as
+    /// `set_client_cert` does).
+    pub fn set_client_cert_pem(&mut self, cert_pem: &str, key_pem: &str) -> Result<()> {
+        let (cert, key) = (cert_pem.as_bytes(), key_pem.as_bytes());
+        self.set_identity(
+            cert,
+            key,
+            "the client certificate PEM",
+            ws_status::WS_ERR_INVALID_ARGUMENT,
+        )
+    }
+
+    fn set_identity(
+        &mut self,
+        cert: &[u8],
+        key: &[u8],
+        what: &str,
+        status: ws_status,
+    ) -> Result<()> {
+        let identity = native_tls::Identity::from_pkcs8(cert, key).map_err(|e| {
+            Error::new(status, format!("{what} is not usable (PEM, PKCS#8 key): {e}"))
         })?;
         self.tls.identity = Some(identity);
+        Ok(())
+    }
+
+    /// Deliver the server's pings as `WS_EVENT_PING` events (they are
+    /// answered either way).
+    pub fn set_ping_events(&mut self, enabled: bool) -> Result<()> {
+        self.ping_events = enabled;
         Ok(())
     }
 
