@@ -3,7 +3,7 @@ them."""
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from typing import Any, Dict, Optional, Type
 
 from . import _c, _native
 
@@ -55,6 +55,8 @@ class ConnectionClosed(WebSocketError):
         self.code = code
         #: The close reason, when known.
         self.reason = reason
+        #: True when the connection reconnects after this (``raise_on_disconnect``).
+        self.reconnecting = False
 
 
 class Timeout(WebSocketError, TimeoutError):
@@ -111,6 +113,8 @@ class HandshakeError(WebSocketError):
         super().__init__(message, status=http_status)
         #: The HTTP status of the rejection (e.g. 403); also in ``status``.
         self.http_status = http_status
+        #: The rejection (``status``, ``headers``, the first bytes of ``body``), when the library kept it.
+        self.response: Optional[Any] = None
 
     @property
     def status_code(self) -> int:
