@@ -147,6 +147,11 @@
 #define WS_MAX_REDIRECTS 20
 
 /**
+ * Most of a rejection's body that is kept.
+ */
+#define WS_MAX_RESPONSE_BODY 4096
+
+/**
  * Smallest delay in ms between reconnect attempts that follow a failed
  * attempt, whatever the options say: no hot loop.
  */
@@ -754,6 +759,18 @@ ws_status ws_config_add_header(ws_config cfg, const char *name, const char *valu
 ws_status ws_config_add_subprotocol(ws_config cfg, const char *protocol);
 
 /**
+ * Set the `User-Agent` header of the upgrade request; "" sends none.
+ * Default `wsclient/VERSION`. A `User-Agent` added with
+ * `ws_config_add_header` (or `ws_set_header`) takes its place. Returns
+ * `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, or not a header value),
+ * `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `agent` must be NULL or a NUL-terminated string.
+ */
+ws_status ws_config_set_user_agent(ws_config cfg, const char *agent);
+
+/**
  * Set the connect timeout in ms: the budget for the TCP connect (each
  * address of the host in turn; DNS resolution is not cut short). Default
  * `WS_DEFAULT_CONNECT_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`. Returns
@@ -864,6 +881,31 @@ ws_status ws_config_set_client_cert(ws_config cfg, const char *cert_path, const 
  * `pem` must be NULL or a NUL-terminated string.
  */
 ws_status ws_config_set_ca_pem(ws_config cfg, const char *pem);
+
+/**
+ * Give the password of an encrypted private key (`BEGIN ENCRYPTED
+ * PRIVATE KEY`, PKCS#8) before passing the key to
+ * `ws_config_set_client_cert` or `ws_config_set_client_cert_pem`. The
+ * password is copied, and never logged or shown. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` (NULL), `WS_ERR_INVALID_UTF8` or
+ * `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `password` must be NULL or a NUL-terminated string.
+ */
+ws_status ws_config_set_client_key_password(ws_config cfg, const char *password);
+
+/**
+ * Use `name` as the TLS server name, sent in SNI and verified against
+ * the server's certificate, instead of the URL's host (for a server
+ * reached by IP address or through a tunnel under another name).
+ * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, empty, spaces),
+ * `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `name` must be NULL or a NUL-terminated string.
+ */
+ws_status ws_config_set_server_name(ws_config cfg, const char *name);
 
 /**
  * Present a client certificate (PEM chain) and its private key (PKCS#8
@@ -1313,6 +1355,49 @@ ws_status ws_set_url(ws_handle handle, const char *url);
  * `name` and `value` must be NULL or NUL-terminated.
  */
 ws_status ws_set_header(ws_handle handle, const char *name, const char *value);
+
+/**
+ * The HTTP status of the server's last answer to an upgrade request of
+ * this connection: 101 once it opened, or the status of a rejection (say
+ * 401), or 0 when no answer came yet (connecting, or the attempts failed
+ * before HTTP). Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (`out` NULL)
+ * or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+ws_status ws_response_status(ws_handle handle, uint16_t *out);
+
+/**
+ * Copy the headers of that answer (see `ws_response_status`) into `buf`
+ * as `Name: value\r\n` lines, NUL-terminated: cookies and session ids of
+ * the 101, or what a rejection says. Names are lower case; values are as
+ * the server sent them. "" when no answer came yet. Buffer rules as
+ * `ws_last_error_message`: `*out_len` gets the length without the NUL,
+ * and `WS_ERR_BUFFER_TOO_SMALL` means nothing was written.
+ *
+ * Returns `WS_OK`, `WS_ERR_BUFFER_TOO_SMALL`, `WS_ERR_INVALID_ARGUMENT`
+ * or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+ */
+ws_status ws_response_headers(ws_handle handle, char *buf, size_t len, size_t *out_len);
+
+/**
+ * Copy the first bytes of a rejection's body (up to `WS_MAX_RESPONSE_BODY`,
+ * 4 KiB: what the server sent with, say, its 403) into `buf`, not
+ * NUL-terminated: `*out_len` gets its length. Empty after a 101 or when no
+ * answer came. Buffer rules
+ * as `ws_response_headers`.
+ *
+ * Returns `WS_OK`, `WS_ERR_BUFFER_TOO_SMALL`, `WS_ERR_INVALID_ARGUMENT`
+ * or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+ */
+ws_status ws_response_body(ws_handle handle, uint8_t *buf, size_t len, size_t *out_len);
 
 /**
  * Create an event queue: one place to collect the events of many

@@ -231,6 +231,11 @@ impl Client {
         self.shared.buffered_bytes.load(Ordering::SeqCst)
     }
 
+    /// The server's last answer to an upgrade request, if one came.
+    pub fn response(&self) -> Option<crate::error::HttpResponse> {
+        self.shared.response.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> ws_stats {
         self.shared.stats()

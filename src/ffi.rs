@@ -68,6 +68,42 @@ unsafe fn c_str<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
         .map_err(|_| Error::new(WS_ERR_INVALID_UTF8, format!("{what} is not valid UTF-8")))
 }
 
+/// Copy `src` into the caller's buffer of `len` bytes (with a NUL after it
+/// when `nul`), as `ws_last_error_message` documents: `*out_len` (if not
+/// NULL) gets the length without the NUL, also when the buffer is too
+/// small, and then nothing is written.
+///
+/// # Safety
+/// `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+unsafe fn copy_out(
+    src: &[u8],
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+    nul: bool,
+) -> Result<()> {
+    if !out_len.is_null() {
+        *out_len = src.len();
+    }
+    if buf.is_null() && len > 0 {
+        return Err(null("buf"));
+    }
+    let need = src.len() + usize::from(nul);
+    if len < need {
+        return Err(Error::new(
+            WS_ERR_BUFFER_TOO_SMALL,
+            format!("the buffer holds {len} bytes; {need} are needed"),
+        ));
+    }
+    if need > 0 {
+        ptr::copy_nonoverlapping(src.as_ptr(), buf, src.len());
+        if nul {
+            *buf.add(src.len()) = 0;
+        }
+    }
+    Ok(())
+}
+
 /// A `timeout_ms` argument: -1 waits for ever, 0 does not wait.
 fn wait_arg(timeout_ms: i32) -> Result<Option<Duration>> {
     match timeout_ms {
@@ -348,6 +384,16 @@ config_setters! {
     /// `protocol` must be NULL or a NUL-terminated string.
     unsafe fn ws_config_add_subprotocol(protocol: str) => add_subprotocol;
 
+    /// Set the `User-Agent` header of the upgrade request; "" sends none.
+    /// Default `wsclient/VERSION`. A `User-Agent` added with
+    /// `ws_config_add_header` (or `ws_set_header`) takes its place. Returns
+    /// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, or not a header value),
+    /// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `agent` must be NULL or a NUL-terminated string.
+    unsafe fn ws_config_set_user_agent(agent: str) => set_user_agent;
+
     /// Set the connect timeout in ms: the budget for the TCP connect (each
     /// address of the host in turn; DNS resolution is not cut short). Default
     /// `WS_DEFAULT_CONNECT_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`. Returns
@@ -437,6 +483,27 @@ config_setters! {
     /// # Safety
     /// `pem` must be NULL or a NUL-terminated string.
     unsafe fn ws_config_set_ca_pem(pem: str) => set_ca_pem;
+
+    /// Give the password of an encrypted private key (`BEGIN ENCRYPTED
+    /// PRIVATE KEY`, PKCS#8) before passing the key to
+    /// `ws_config_set_client_cert` or `ws_config_set_client_cert_pem`. The
+    /// password is copied, and never logged or shown. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` (NULL), `WS_ERR_INVALID_UTF8` or
+    /// `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `password` must be NULL or a NUL-terminated string.
+    unsafe fn ws_config_set_client_key_password(password: str) => set_client_key_password;
+
+    /// Use `name` as the TLS server name, sent in SNI and verified against
+    /// the server's certificate, instead of the URL's host (for a server
+    /// reached by IP address or through a tunnel under another name).
+    /// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, empty, spaces),
+    /// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `name` must be NULL or a NUL-terminated string.
+    unsafe fn ws_config_set_server_name(name: str) => set_server_name;
 
     /// Present a client certificate (PEM chain) and its private key (PKCS#8
     /// PEM) given as texts, as `ws_config_set_client_cert` does with files.
@@ -993,6 +1060,71 @@ pub unsafe extern "C" fn ws_set_header(
     guard(|| {
         let c = client(handle)?;
         c.set_header(c_str(name, "name")?, c_str(value, "value")?)
+    })
+}
+
+/// The HTTP status of the server's last answer to an upgrade request of
+/// this connection: 101 once it opened, or the status of a rejection (say
+/// 401), or 0 when no answer came yet (connecting, or the attempts failed
+/// before HTTP). Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (`out` NULL)
+/// or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_response_status(handle: ws_handle, out: *mut u16) -> ws_status {
+    guard(|| {
+        let c = client(handle)?;
+        answer(out, || c.response().map_or(0, |r| r.status))
+    })
+}
+
+/// Copy the headers of that answer (see `ws_response_status`) into `buf`
+/// as `Name: value\r\n` lines, NUL-terminated: cookies and session ids of
+/// the 101, or what a rejection says. Names are lower case; values are as
+/// the server sent them. "" when no answer came yet. Buffer rules as
+/// `ws_last_error_message`: `*out_len` gets the length without the NUL,
+/// and `WS_ERR_BUFFER_TOO_SMALL` means nothing was written.
+///
+/// Returns `WS_OK`, `WS_ERR_BUFFER_TOO_SMALL`, `WS_ERR_INVALID_ARGUMENT`
+/// or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_response_headers(
+    handle: ws_handle,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ws_status {
+    guard(|| {
+        let lines = client(handle)?.response().map(|r| r.header_lines()).unwrap_or_default();
+        copy_out(&lines, buf.cast(), len, out_len, true)
+    })
+}
+
+/// Copy the first bytes of a rejection's body (up to `WS_MAX_RESPONSE_BODY`,
+/// 4 KiB: what the server sent with, say, its 403) into `buf`, not
+/// NUL-terminated: `*out_len` gets its length. Empty after a 101 or when no
+/// answer came. Buffer rules
+/// as `ws_response_headers`.
+///
+/// Returns `WS_OK`, `WS_ERR_BUFFER_TOO_SMALL`, `WS_ERR_INVALID_ARGUMENT`
+/// or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_response_body(
+    handle: ws_handle,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> ws_status {
+    guard(|| {
+        let body = client(handle)?.response().map(|r| r.body).unwrap_or_default();
+        copy_out(&body, buf, len, out_len, false)
     })
 }
 

@@ -142,14 +142,18 @@ fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
                 return Closed::abnormal("closed by the user before the connection opened")
             }
             Err(ConnectFail::Redirect(..)) => unreachable!("attempt follows redirects"),
-            Err(ConnectFail::Failed(e)) => {
+            Err(ConnectFail::Failed(mut e)) => {
+                if let Some(response) = e.response.take() {
+                    shared.set_response(*response);
+                }
                 let ending = match e.kind {
                     ws_error_kind::WS_ERROR_HANDSHAKE_REJECTED => Ending::Rejected(e.http_status),
                     _ => Ending::Failure,
                 };
                 (ending, Some(e), Closed::abnormal(""))
             }
-            Ok(conn) => {
+            Ok(mut conn) => {
+                shared.set_response(std::mem::take(&mut conn.response));
                 let stats = &shared.stats;
                 stats.attempt.store(0, Ordering::Relaxed);
                 stats.last_open_unix_ms.store(unix_ms(), Ordering::Relaxed);
