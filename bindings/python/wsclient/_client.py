@@ -477,7 +477,7 @@ class WebSocket:
     def _read_response(self, with_body: bool) -> Optional[Response]:
         """The last handshake response, as the library keeps it (None without one)."""
         lib, h = native.lib, self._handle
-        if not h or not hasattr(lib, "ws_response_status"):
+        if not h:
             return None
         status = ctypes.c_uint16(0)
         if lib.ws_response_status(h, ctypes.byref(status)) != _c.WS_OK or not status.value:

@@ -126,6 +126,9 @@ _PROTOTYPES = {
     "ws_set_header": (_S, [_H, c_char_p, c_char_p]),
     "ws_ping": (_S, [_H, c_char_p, c_size_t]),
     "ws_set_logger": (_S, [c_int32, LOGGER, c_void_p]),
+    "ws_response_status": (_S, [_H, POINTER(c_uint16)]),
+    "ws_response_headers": (_S, [_H, c_char_p, c_size_t, POINTER(c_size_t)]),
+    "ws_response_body": (_S, [_H, c_char_p, c_size_t, POINTER(c_size_t)]),
 }
 #: The config setters, from the header: cfg, then the option's arguments.
 _PROTOTYPES.update({name: (_S, [_CTYPES[t] for _, t in params]) for name, params in _c.SETTERS.items()})
