@@ -113,12 +113,17 @@ class Response:
     #: A rejection's first bytes of body (up to 4 KiB); b"" for the 101.
     body: bytes = b""
 
+    @property
+    def status_code(self) -> int:
+        """The status (websockets' name for it)."""
+        return self.status
+
 
 class Headers(List[Tuple[str, str]]):
     """Header lines as (name, value) pairs; ``h["Name"]`` (case-insensitive)
     gives the first value, ``h.get_all("Name")`` every one."""
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             for name, value in self:
                 if name.lower() == key.lower():
@@ -128,7 +133,7 @@ class Headers(List[Tuple[str, str]]):
 
     def get(self, key: str, default: Optional[str] = None) -> Optional[str]:
         try:
-            return self[key]  # type: ignore[no-any-return]
+            return self[key]  # type: ignore[no-any-return,unused-ignore]
         except KeyError:
             return default
 
@@ -149,7 +154,7 @@ class PongWaiter(threading.Event):
         self.error: Optional[errors.WebSocketError] = None
         self._sent = time.monotonic()
         self._ws = weakref.ref(ws)
-        self._done: List[Callable[["PongWaiter"], None]] = []
+        self._done: List[Callable[["PongWaiter"], Any]] = []
 
     def _resolve(self, rtt: Optional[float], error: Optional[errors.WebSocketError] = None) -> None:
         self.rtt = (time.monotonic() - self._sent) if rtt is None and error is None else rtt
@@ -309,13 +314,13 @@ class WebSocket:
         self._pings: List[PongWaiter] = []
         self._pings_lock = threading.Lock()
         self._raise_on_disconnect = bool(options.get("raise_on_disconnect"))
-        self._marker_sink: Optional[Callable[[Any], None]] = None  # where Disconnected goes (aio sets it)
+        self._marker_sink: Optional[Callable[[Any], Any]] = None  # where Disconnected goes (aio sets it)
         self._ping_events = options.get("on_ping") is not None
         #: Round-trip time in seconds of the last pong that answered one of our pings (None before).
         self.last_rtt: Optional[float] = None
         #: The response to the upgrade (status 101, headers) once open, else None.
         self.response: Optional[Response] = None
-        callbacks = [options.get(name) for name in CALLBACKS]  # type: ignore[misc]
+        callbacks = [options.get(name) for name in CALLBACKS]
         for name, cb in zip(CALLBACKS, callbacks):
             setattr(self, name, cb)
 
@@ -669,6 +674,14 @@ class WebSocket:
             self.close()
             raise
         return self._ended_by_error
+
+    def _start_close(self, code: int, reason: str) -> None:
+        """Start the close handshake and return (the handle stays until ``close()``)."""
+        with self._lock:
+            if self._handle:
+                status = native.lib.ws_close(self._handle, code, reason.encode() if reason else None)
+                if status != _c.WS_ERR_CLOSED:
+                    check(status)
 
     def close(self, code: int = 1000, reason: str = "", timeout: Optional[float] = 5.0) -> None:
         """Close: start the close handshake, wait for it (up to ``timeout``

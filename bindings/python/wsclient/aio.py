@@ -198,12 +198,13 @@ class WebSocket:
     async def close(self, code: int = 1000, reason: str = "", timeout: float = 5.0) -> None:
         """Close and wait for the close handshake (up to ``timeout`` s), without blocking the loop."""
         if self.sync.state != _client.State.CLOSED:
-            self.sync.close(code, reason, timeout=0)
+            self.sync._start_close(code, reason)  # the close event follows; the handle stays until then
             try:
                 await asyncio.wait_for(self._closed.wait(), timeout)
             except asyncio.TimeoutError:
                 pass
         self.sync.close(timeout=0)
+        self._closed.set()  # released: no event comes any more
 
     async def __aenter__(self) -> "WebSocket":
         return self
