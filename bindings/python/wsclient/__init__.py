@@ -22,6 +22,7 @@ from ._errors import (
     FileError,
     HandshakeError,
     HeartbeatTimeout,
+    ProxyError,
     InternalError,
     InvalidArgument,
     InvalidHandle,
@@ -81,4 +82,5 @@ __all__ = [
     "ProtocolError",
     "NetworkError",
     "HeartbeatTimeout",
+    "ProxyError",
 ]

@@ -134,6 +134,15 @@ class HeartbeatTimeout(WebSocketError, TimeoutError):
     """No sign of life from the server within pong_timeout after a ping."""
 
 
+class ProxyError(WebSocketError, ConnectionError):
+    """The proxy could not be reached or refused the tunnel (``http_status``
+    holds an HTTP proxy's status: 407 when it wants credentials)."""
+
+    def __init__(self, message: str = "", *, http_status: int = 0) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+
+
 _BY_STATUS: Dict[int, Type[WebSocketError]] = {
     _c.WS_ERR_INVALID_ARGUMENT: InvalidArgument,
     _c.WS_ERR_INVALID_HANDLE: InvalidHandle,
@@ -162,6 +171,7 @@ _BY_KIND: Dict[int, Type[WebSocketError]] = {
     _c.WS_ERROR_MESSAGE_TOO_LARGE: MessageTooLarge,
     _c.WS_ERROR_HEARTBEAT_TIMEOUT: HeartbeatTimeout,
     _c.WS_ERROR_INTERNAL: InternalError,
+    _c.WS_ERROR_PROXY: ProxyError,
 }
 
 
@@ -182,4 +192,6 @@ def from_event(kind: int, message: str, http_status: int = 0) -> WebSocketError:
     cls = _BY_KIND.get(kind, WebSocketError)
     if cls is HandshakeError:
         return HandshakeError(message, http_status=http_status)
+    if cls is ProxyError:
+        return ProxyError(message, http_status=http_status)
     return cls(message)

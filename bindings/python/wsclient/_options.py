@@ -49,6 +49,8 @@ _OPTIONS: Dict[str, Tuple[str, str]] = {
     "queue_limit_bytes": ("ws_config_set_queue_max_bytes", "u64"),
     "server_hostname": ("ws_config_set_server_name", "text"),
     "user_agent": ("ws_config_set_user_agent", "text"),
+    "proxy": ("ws_config_set_proxy", "text"),
+    "proxy_from_env": ("ws_config_set_proxy_from_env", "bool"),
 }
 _BITS = {"u16": 16, "u32": 32, "u64": 64, "size": 8 * ctypes.sizeof(ctypes.c_size_t)}
 
@@ -95,6 +97,12 @@ class ConnectionOptions(TypedDict, total=False):
     server_hostname: Optional[str]
     #: The User-Agent header ("" sends none); the default is ``wsclient/VERSION``.
     user_agent: Optional[str]
+    #: ``http://``, ``https://``, ``socks5://`` or ``socks5h://`` proxy, with
+    #: ``user:password@`` if it needs them; "" goes direct. The default is the
+    #: environment's (``https_proxy``, ``http_proxy``, ``all_proxy``, ``no_proxy``).
+    proxy: Optional[str]
+    #: Whether the environment's proxy variables apply (default True).
+    proxy_from_env: Optional[bool]
     #: ``recv()`` raises ``ConnectionClosed`` (``reconnecting`` True) when an
     #: open connection ends and a reconnect follows, instead of going on silently.
     raise_on_disconnect: Optional[bool]
