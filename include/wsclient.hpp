@@ -28,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -108,6 +109,9 @@ struct Options {
     bool insecure = false;
     /** HTTP redirects to follow per attempt (never wss to ws). */
     uint32_t max_redirects = 0;
+    /** Proxy URL (http://, https://, socks5://, socks5h://, with user:password@ if needed);
+     *  unset: the environment's (https_proxy, http_proxy, all_proxy, no_proxy); "": none. */
+    std::optional<std::string> proxy;
 };
 
 /** How the connection ended. */
@@ -339,6 +343,9 @@ private:
         }
         check(ws_config_set_insecure(cfg, o.insecure), "insecure");
         check(ws_config_set_max_redirects(cfg, o.max_redirects), "max_redirects");
+        if (o.proxy) {
+            check(ws_config_set_proxy(cfg, o.proxy->c_str()), "proxy");
+        }
     }
 
     void reset() noexcept {

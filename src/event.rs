@@ -167,7 +167,7 @@ impl Event {
                 if *was_clean { "clean" } else { "not clean" }
             ),
             Event::Pong { rtt_us, data } => {
-                log!(WS_LOG_TRACE, handle, "pong ({} bytes) after {rtt_us} us", data.len())
+                log!(WS_LOG_TRACE, handle, "pong after {rtt_us} us ({} bytes)", data.len())
             }
             Event::Ping { data } => log!(WS_LOG_TRACE, handle, "ping ({} bytes)", data.len()),
             Event::Reconnecting { attempt, delay_ms, message, .. } => log!(

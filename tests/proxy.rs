@@ -217,9 +217,20 @@ fn the_environment_chooses_the_proxy_as_curl_does() {
     let server = echo_server();
     let proxy = Pproxy::start(&bin, "http://127.0.0.1:{port}", &[]);
     let via = format!("http://127.0.0.1:{}", proxy.port);
-    let out = cli_with(&[("http_proxy", via.clone())], &[], &server.url());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // With credentials in the variable and every log line on: they are
+    // sent to the proxy, and never shown.
+    let with_secret = format!("http://u:topsecret@127.0.0.1:{}", proxy.port);
+    let out = cli_with(
+        &[("http_proxy", with_secret), ("WSCLIENT_LOG", "trace".into())],
+        &[],
+        &server.url(),
+    );
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
     assert!(proxy.saw(server.port), "http_proxy was used");
+    assert!(stderr.contains("proxy http://***@127.0.0.1"), "{stderr}");
+    assert!(!stderr.contains("topsecret") && !stdout.contains("topsecret"), "{stderr}");
 
     // NO_PROXY sends it direct: the proxy never hears of this server.
     let other = echo_server();
