@@ -34,14 +34,14 @@ SPIN_ENV = "WSCLIENT_POLL_SPIN_US"
 
 FULL = {
     "rtt": dict(count=20000, size=32, window=1),
-    "throughput": dict(count=200000, size=64, window=128),
-    "bandwidth": dict(count=500, size=1 << 20, window=4),
+    "throughput": dict(count=100000, size=64, window=128),
+    "bandwidth": dict(count=300, size=1 << 20, window=4),
     "connections": dict(count=1000, size=0, window=0, hold=30),
 }
 QUICK = {
-    "rtt": dict(count=2000, size=32, window=1),
-    "throughput": dict(count=20000, size=64, window=128),
-    "bandwidth": dict(count=40, size=1 << 20, window=4),
+    "rtt": dict(count=1000, size=32, window=1),
+    "throughput": dict(count=10000, size=64, window=128),
+    "bandwidth": dict(count=20, size=1 << 20, window=4),
     "connections": dict(count=100, size=0, window=0, hold=1),
 }
 ROUNDS = {"full": 5, "quick": 2}
@@ -284,10 +284,10 @@ def report(results, modes, places, notes, spins, a, big, took):
             lines += mode_table(results[pl.name][mode], mode)
     if spins:
         lines += spin_table(results, places, spins)
-    conn = next((results[pl.name]["connections"] for pl in places if results[pl.name]["connections"]), None)
+    conn = results[places[0].name]["connections"] if places else None
     if conn:
         lines.append(f"\n## Idle connections ({modes['connections']['count']} per client, held "
-                     f"{modes['connections']['hold']} s, unpinned, one run each)\n")
+                     f"{modes['connections']['hold']} s, {places[0].name}, one run each)\n")
         lines.append("| client | KiB per connection | idle CPU % | open all (s) | peak RSS (MiB) |")
         lines.append("|---|---|---|---|---|")
         for name, rs in conn.items():
@@ -315,7 +315,7 @@ def report(results, modes, places, notes, spins, a, big, took):
         f"- Machine: {machine}", f"- Versions: {versions}",
         f"- Command: `{cmd}` ({make}), {took:.0f} s",
         f"- Modes: {json.dumps(modes)}",
-        f"- {a.rounds} rounds; in each, every placement, every mode, every client in turn (round-robin); medians "
+        f"- Rounds: {a.rounds}; in each, every placement, every mode, every client in turn (round-robin); medians "
         "over the rounds with min-max. Ratios are ours / theirs, measured in the same run and placement.",
         "- CPU µs/msg: the client process's user + system CPU time (all its threads, from wait4) after its timed "
         "loop began, divided by the messages (rtt: round trips). The server's CPU is not in it; in the one-CPU "
