@@ -6,8 +6,8 @@ the machine's drift hits all alike). Prints, per placement, medians with
 min-max, the client's CPU per message (user + system of all its threads,
 from wait4) and ratios to the peers measured in the same run; the poll spin
 of the C and Python clients with WSCLIENT_POLL_SPIN_US=0, =50 and unset;
-checks the targets (PASS / FALLS SHORT); and writes latest.md and
-latest.png: into target/bench (not tracked), or with --record into
+checks the targets (PASS / FALLS SHORT); and writes latest.md, latest.png
+and latest.json (every run's figures): into target/bench (not tracked), or with --record into
 bench/results, the committed results.
 
     python bench/run.py [--quick] [--rounds N] [--only NAMES] [--placements NAMES] [--record | --out DIR]
@@ -324,6 +324,9 @@ def report(results, modes, places, notes, spins, a, big, took):
         table, "", "## Targets", "", *targets, "",
     ]
     (a.out / "latest.md").write_text("\n".join(doc))
+    # Every run's figures, for looking again without running again.
+    (a.out / "latest.json").write_text(json.dumps({"modes": modes, "rounds": a.rounds, "results": results,
+                                                   "big": big}, indent=1) + "\n")
     drawn = chart(results, modes, places, a.out)
     print(f"\nwrote {a.out / 'latest.md'}" + (f" and {a.out / 'latest.png'}" if drawn else ""))
 
@@ -356,7 +359,7 @@ def mode_table(res, mode):
 
 
 def spin_table(results, places, spins):
-    out = [f"\n## The poll spin ({SPIN_ENV}): rtt µs p50 (CPU µs per round trip), medians\n",
+    out = [f"\n## The poll spin ({SPIN_ENV}): rtt µs p50 [min-max] (CPU µs per round trip), medians\n",
            "Unset is the default: spin 50 µs when the process may run on more than one CPU, none when pinned "
            "to one.\n",
            "| client | " + " | ".join(pl.name for pl in places) + " |",
@@ -368,7 +371,7 @@ def spin_table(results, places, spins):
             for pl in places:
                 rs = results[pl.name]["rtt"].get(label)
                 m, c = med(rs, "p50_us"), med(rs, "cpu_us_per_msg")
-                cells.append(f"{m[0]:.1f} ({c[0]:.1f})" if m and c else "n/a")
+                cells.append(f"{m[0]:.1f} [{m[1]:.0f}-{m[2]:.0f}] ({c[0]:.1f})" if m and c else "n/a")
             out.append(f"| {client}, {SPIN_ENV} {value if value == 'unset' else '=' + value} | " + " | ".join(cells)
                        + " |")
     return out
@@ -477,6 +480,7 @@ def chart(results, modes, places, out):
             ax.invert_yaxis()
             ax.set_title(f"{pl.name}, {mode}: {unit} ({'higher' if higher else 'lower'} is better)", fontsize=9)
             ax.tick_params(axis="y", labelsize=8)
+            ax.tick_params(axis="x", labelsize=7)
     fig.tight_layout()
     fig.savefig(out / "latest.png", dpi=90)
     return True
