@@ -136,6 +136,7 @@ lint:
 ## bench/results/latest.md and latest.png instead. bench-quick never records.
 bench-deps: python node
 	$(PYTHON) -m pip install -q -r bench/requirements.txt
+	cd bench && npm ci --no-audit --no-fund --loglevel=error
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -Iinclude bench/clients/wsclient.c \
 	  -L$(RELEASE) -lwsclient -Wl,-rpath,$(abspath $(RELEASE)) -o $(RELEASE)/bench-wsclient-c
 

@@ -10,12 +10,24 @@ for (let i = 2; i + 1 < process.argv.length; i += 2) {
   a[k] = ['count', 'size', 'window', 'hold'].includes(k) ? Number(process.argv[i + 1]) : process.argv[i + 1];
 }
 
+// ours from bindings/node; `ws` from bench/node_modules (bench/package.json),
+// with bufferutil beside it, as ws's users install it (ws loads it by itself).
 const nodeDir = path.resolve(__dirname, '..', '..', 'bindings', 'node');
+const benchDir = path.resolve(__dirname, '..');
 const WebSocket = a.client === 'ws'
-  ? require(require.resolve('ws', { paths: [nodeDir] }))
+  ? require(require.resolve('ws', { paths: [benchDir] }))
   : require(nodeDir).WebSocket;
+const hasBufferutil = () => {
+  try {
+    require.resolve('bufferutil', { paths: [path.dirname(require.resolve('ws', { paths: [benchDir] }))] });
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 const rssKib = () => Math.round(process.memoryUsage.rss() / 1024);
+// CPU time of the whole process (every thread), user + system.
 const cpuS = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 
 function open(small) {
@@ -44,6 +56,7 @@ function open(small) {
   const payload = a.size > 1024 ? Buffer.alloc(a.size, 120) : 'x'.repeat(a.size);
   const times = [];
   let sent = 0, got = 0, ts = 0n;
+  const cpu0 = cpuS(); // the harness counts the CPU used after this: the loop, the close, the exit
   const t0 = process.hrtime.bigint();
   await new Promise((resolve) => {
     const pump = () => {
@@ -57,7 +70,9 @@ function open(small) {
     pump();
   });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const out = { msgs_per_s: a.count / secs, mib_per_s: (a.count * a.size) / secs / 2 ** 20 };
+  const out = { msgs_per_s: a.count / secs, mib_per_s: (a.count * a.size) / secs / 2 ** 20, cpu_s_start: cpu0,
+    count: a.count };
+  if (a.client === 'ws') out.bufferutil = hasBufferutil();
   if (times.length) {
     times.sort((x, y) => x - y);
     out.p50_us = times[times.length >> 1];
