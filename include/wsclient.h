@@ -147,6 +147,11 @@
 #define WS_MAX_REDIRECTS 20
 
 /**
+ * Most of a rejection's body that is kept.
+ */
+#define WS_MAX_RESPONSE_BODY 4096
+
+/**
  * Smallest delay in ms between reconnect attempts that follow a failed
  * attempt, whatever the options say: no hot loop.
  */
@@ -299,7 +304,9 @@ enum ws_event_type
    */
   WS_EVENT_CLOSE = 4,
   /**
-   * A pong answered our ping: `rtt_us` is set.
+   * A pong arrived: `rtt_us` is set when it answers a ping of ours (the
+   * heartbeat's or one of `ws_ping`; 0 for a pong the server sent on its
+   * own), and `data`/`len` hold its payload (NULL/0 when empty).
    */
   WS_EVENT_PONG = 5,
   /**
@@ -309,6 +316,11 @@ enum ws_event_type
    * that ended did: 1006 and "" when there was no close handshake.
    */
   WS_EVENT_RECONNECTING = 6,
+  /**
+   * The server sent a ping (the library has answered it): `data`/`len`
+   * hold its payload. Only with `ws_config_set_ping_events`.
+   */
+  WS_EVENT_PING = 7,
 };
 #ifndef __cplusplus
 typedef int32_t ws_event_type;
@@ -747,6 +759,18 @@ ws_status ws_config_add_header(ws_config cfg, const char *name, const char *valu
 ws_status ws_config_add_subprotocol(ws_config cfg, const char *protocol);
 
 /**
+ * Set the `User-Agent` header of the upgrade request; "" sends none.
+ * Default `wsclient/VERSION`. A `User-Agent` added with
+ * `ws_config_add_header` (or `ws_set_header`) takes its place. Returns
+ * `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, or not a header value),
+ * `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `agent` must be NULL or a NUL-terminated string.
+ */
+ws_status ws_config_set_user_agent(ws_config cfg, const char *agent);
+
+/**
  * Set the connect timeout in ms: the budget for the TCP connect (each
  * address of the host in turn; DNS resolution is not cut short). Default
  * `WS_DEFAULT_CONNECT_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`. Returns
@@ -846,12 +870,70 @@ ws_status ws_config_set_ca_file(ws_config cfg, const char *path);
 ws_status ws_config_set_client_cert(ws_config cfg, const char *cert_path, const char *key_path);
 
 /**
+ * Trust the CA certificates of a PEM text (one or more `BEGIN
+ * CERTIFICATE` blocks), as `ws_config_set_ca_file` does with a file:
+ * for programs that hold their certificates in memory. The text is
+ * copied and never shown in messages. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` (NULL, not PEM, no certificate),
+ * `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `pem` must be NULL or a NUL-terminated string.
+ */
+ws_status ws_config_set_ca_pem(ws_config cfg, const char *pem);
+
+/**
+ * Give the password of an encrypted private key (`BEGIN ENCRYPTED
+ * PRIVATE KEY`, PKCS#8) before passing the key to
+ * `ws_config_set_client_cert` or `ws_config_set_client_cert_pem`. The
+ * password is copied, and never logged or shown. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` (NULL), `WS_ERR_INVALID_UTF8` or
+ * `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `password` must be NULL or a NUL-terminated string.
+ */
+ws_status ws_config_set_client_key_password(ws_config cfg, const char *password);
+
+/**
+ * Use `name` as the TLS server name, sent in SNI and verified against
+ * the server's certificate, instead of the URL's host (for a server
+ * reached by IP address or through a tunnel under another name).
+ * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, empty, spaces),
+ * `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `name` must be NULL or a NUL-terminated string.
+ */
+ws_status ws_config_set_server_name(ws_config cfg, const char *name);
+
+/**
+ * Present a client certificate (PEM chain) and its private key (PKCS#8
+ * PEM) given as texts, as `ws_config_set_client_cert` does with files.
+ * The texts are copied and never shown in messages or logs. Returns
+ * `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, or not a usable pair),
+ * `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `cert_pem` and `key_pem` must be NULL or NUL-terminated strings.
+ */
+ws_status ws_config_set_client_cert_pem(ws_config cfg, const char *cert_pem, const char *key_pem);
+
+/**
  * DANGER: with `insecure` true, `wss://` accepts any certificate and any
  * host name, so anyone on the path can read and change the traffic. For
  * tests only. Verification (chain and host name) is on by default. Returns
  * `WS_OK` or `WS_ERR_INVALID_HANDLE`.
  */
 ws_status ws_config_set_insecure(ws_config cfg, bool insecure);
+
+/**
+ * Deliver the server's pings as `WS_EVENT_PING` events, with their
+ * payload in `data` and `len` (the library answers every ping with a
+ * pong either way). Default off. Returns `WS_OK` or
+ * `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_ping_events(ws_config cfg, bool enabled);
 
 /**
  * Set the heartbeat interval in ms: a ping goes out this often while the
@@ -1152,6 +1234,24 @@ ws_status ws_send(ws_handle handle, const uint8_t *data, size_t len, bool is_bin
 ws_status ws_send_text(ws_handle handle, const char *text);
 
 /**
+ * Send a ping with `len` bytes of `data` as its payload (at most 125; NULL
+ * with 0 for none), now, ahead of queued messages. The server's answer
+ * arrives as a `WS_EVENT_PONG` carrying the payload and the round trip in
+ * `rtt_us`. The library's heartbeat does not need this: it is for programs
+ * that ping on their own (Node's `ws.ping()`). At most
+ * 64 pings may wait to be written.
+ *
+ * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (over 125 bytes, or `data`
+ * NULL with `len` > 0), `WS_ERR_NOT_CONNECTED` (not open: the ping would
+ * not reach this connection's server), `WS_ERR_CLOSED` (closing or
+ * closed), `WS_ERR_QUEUE_FULL` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `data` must be NULL or readable for `len` bytes.
+ */
+ws_status ws_ping(ws_handle handle, const uint8_t *data, size_t len);
+
+/**
  * Start the close handshake and return at once. Messages sent before this
  * call still go out first, then the close frame; later sends return
  * `WS_ERR_CLOSED`. The close timeout starts now, whatever is queued: the
@@ -1257,6 +1357,49 @@ ws_status ws_set_url(ws_handle handle, const char *url);
 ws_status ws_set_header(ws_handle handle, const char *name, const char *value);
 
 /**
+ * The HTTP status of the server's last answer to an upgrade request of
+ * this connection: 101 once it opened, or the status of a rejection (say
+ * 401), or 0 when no answer came yet (connecting, or the attempts failed
+ * before HTTP). Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (`out` NULL)
+ * or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `out` must be NULL or writable.
+ */
+ws_status ws_response_status(ws_handle handle, uint16_t *out);
+
+/**
+ * Copy the headers of that answer (see `ws_response_status`) into `buf`
+ * as `Name: value\r\n` lines, NUL-terminated: cookies and session ids of
+ * the 101, or what a rejection says. Names are lower case; values are as
+ * the server sent them. "" when no answer came yet. Buffer rules as
+ * `ws_last_error_message`: `*out_len` gets the length without the NUL,
+ * and `WS_ERR_BUFFER_TOO_SMALL` means nothing was written.
+ *
+ * Returns `WS_OK`, `WS_ERR_BUFFER_TOO_SMALL`, `WS_ERR_INVALID_ARGUMENT`
+ * or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+ */
+ws_status ws_response_headers(ws_handle handle, char *buf, size_t len, size_t *out_len);
+
+/**
+ * Copy the first bytes of a rejection's body (up to `WS_MAX_RESPONSE_BODY`,
+ * 4 KiB: what the server sent with, say, its 403) into `buf`, not
+ * NUL-terminated: `*out_len` gets its length. Empty after a 101 or when no
+ * answer came. Buffer rules
+ * as `ws_response_headers`.
+ *
+ * Returns `WS_OK`, `WS_ERR_BUFFER_TOO_SMALL`, `WS_ERR_INVALID_ARGUMENT`
+ * or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+ */
+ws_status ws_response_body(ws_handle handle, uint8_t *buf, size_t len, size_t *out_len);
+
+/**
  * Create an event queue: one place to collect the events of many
  * connections, read in batches with `ws_queue_poll` from one thread (for
  * example an event loop's worker). Connection threads push to it and never
@@ -1304,6 +1447,28 @@ ws_status ws_queue_poll(ws_queue q,
                         size_t max,
                         int32_t timeout_ms,
                         size_t *out_count);
+
+/**
+ * The queue's readiness file descriptor, for programs with an event loop
+ * of their own (epoll, GLib, libuv, asio, Node's main thread): watch it
+ * instead of giving a thread to a blocking `ws_queue_poll`.
+ *
+ * It is the read end of a nonblocking pipe, level-triggered: readable while
+ * the queue holds events, and emptied by the library when a
+ * `ws_queue_poll` takes the last one. On each readiness, call
+ * `ws_queue_poll(q, events, max, 0, &n)` until it returns 0 events. Do not
+ * write to it or close it: it belongs to the queue and is closed by
+ * `ws_queue_free`. Reading it yourself is harmless (a loop that must read
+ * what it watches may), provided the queue is drained after each
+ * readiness. The same fd is returned on every call.
+ *
+ * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (`out_fd` NULL),
+ * `WS_ERR_INTERNAL` (no pipe could be made) or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `out_fd` must be NULL or writable.
+ */
+ws_status ws_queue_fd(ws_queue q, int *out_fd);
 
 /**
  * Make a `ws_queue_poll` that is waiting on `q` return now (with 0 events,

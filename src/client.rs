@@ -130,6 +130,39 @@ impl Client {
         Ok(())
     }
 
+    /// Send a ping with `payload` (at most 125 bytes) now; its pong arrives
+    /// as an event with the payload and the round trip.
+    pub fn ping(&self, payload: &[u8]) -> Result<()> {
+        if payload.len() > 125 {
+            return Err(Error::invalid(format!(
+                "a ping payload is at most 125 bytes, got {}",
+                payload.len()
+            )));
+        }
+        let accepting = self.shared.accepting.read().unwrap_or_else(|e| e.into_inner());
+        if !*accepting {
+            return Err(Error::new(
+                ws_status::WS_ERR_CLOSED,
+                "the connection is closing or closed",
+            ));
+        }
+        if self.shared.state() != ws_ready_state::WS_STATE_OPEN {
+            return Err(Error::new(ws_status::WS_ERR_NOT_CONNECTED, "not connected"));
+        }
+        let pending = self.shared.pending_pings.fetch_add(1, Ordering::SeqCst);
+        if pending >= crate::conn::MAX_PENDING_PINGS {
+            self.shared.pending_pings.fetch_sub(1, Ordering::SeqCst);
+            return Err(Error::new(
+                ws_status::WS_ERR_QUEUE_FULL,
+                format!("{pending} pings are waiting to be written"),
+            ));
+        }
+        let _ = self.tx.send(Command::Ping(Bytes::copy_from_slice(payload)));
+        drop(accepting);
+        self.shared.waker.wake();
+        Ok(())
+    }
+
     /// Start the close handshake with `code` (1000 or 3000..4999) and
     /// `reason` (at most 123 bytes). Calling it again is harmless.
     pub fn close(&self, code: u16, reason: &str) -> Result<()> {
@@ -196,6 +229,11 @@ impl Client {
     /// Bytes queued or written but not yet flushed.
     pub fn buffered_amount(&self) -> u64 {
         self.shared.buffered_bytes.load(Ordering::SeqCst)
+    }
+
+    /// The server's last answer to an upgrade request, if one came.
+    pub fn response(&self) -> Option<crate::error::HttpResponse> {
+        self.shared.response.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A snapshot of the counters.

@@ -362,6 +362,21 @@ pub struct TlsOptions {
     pub identity: Option<native_tls::Identity>,
     /// Skip certificate and host name verification.
     pub insecure: bool,
+    /// The TLS server name (SNI, and the name verified), instead of the
+    /// URL's host.
+    pub server_name: Option<String>,
+    /// The password of an encrypted client key (kept out of `Debug`).
+    pub key_password: Option<Secret>,
+}
+
+/// A text that is never shown (a password).
+#[derive(Clone, Default)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// All options of one connection.
@@ -417,7 +432,15 @@ pub struct Config {
     pub thread_stack_size: Option<usize>,
     /// HTTP redirects followed per connection attempt (0: none).
     pub max_redirects: u32,
+    /// Deliver the server's pings as events.
+    pub ping_events: bool,
+    /// The `User-Agent` header sent unless the headers have one (None:
+    /// none).
+    pub user_agent: Option<HeaderValue>,
 }
+
+/// The `User-Agent` sent by default.
+pub const USER_AGENT: &str = concat!("wsclient/", env!("CARGO_PKG_VERSION"));
 
 impl Default for Config {
     fn default() -> Self {
@@ -451,6 +474,8 @@ impl Default for Config {
             seed: None,
             thread_stack_size: None,
             max_redirects: 0,
+            ping_events: false,
+            user_agent: Some(HeaderValue::from_static(USER_AGENT)),
         }
     }
 }
@@ -769,14 +794,21 @@ impl Config {
     /// Trust the certificates of a PEM file, in addition to the system roots.
     pub fn set_ca_file(&mut self, path: &str) -> Result<()> {
         let pem = read_file("CA file", path)?;
-        let certs = native_tls::Certificate::stack_from_pem(&pem).map_err(|e| {
-            Error::new(ws_status::WS_ERR_FILE, format!("CA file '{path}' is not valid PEM: {e}"))
-        })?;
+        self.set_ca(&pem, &format!("CA file '{path}'"), ws_status::WS_ERR_FILE)
+    }
+
+    /// Trust the CA certificates of a PEM text (as `set_ca_file` does).
+    pub fn set_ca_pem(&mut self, pem: &str) -> Result<()> {
+        self.set_ca(pem.as_bytes(), "the CA PEM", ws_status::WS_ERR_INVALID_ARGUMENT)
+    }
+
+    /// The trusted roots from `pem`; `what` names it in errors, which never
+    /// quote it.
+    fn set_ca(&mut self, pem: &[u8], what: &str, status: ws_status) -> Result<()> {
+        let certs = native_tls::Certificate::stack_from_pem(pem)
+            .map_err(|e| Error::new(status, format!("{what} is not valid PEM: {e}")))?;
         if certs.is_empty() {
-            return Err(Error::new(
-                ws_status::WS_ERR_FILE,
-                format!("CA file '{path}' holds no certificate"),
-            ));
+            return Err(Error::new(status, format!("{what} holds no certificate")));
         }
         self.tls.ca_certs = certs;
         Ok(())
@@ -786,13 +818,81 @@ impl Config {
     pub fn set_client_cert(&mut self, cert_path: &str, key_path: &str) -> Result<()> {
         let cert = read_file("client certificate", cert_path)?;
         let key = read_file("client key", key_path)?;
-        let identity = native_tls::Identity::from_pkcs8(&cert, &key).map_err(|e| {
-            Error::new(
-                ws_status::WS_ERR_FILE,
-                format!("client certificate '{cert_path}' with key '{key_path}' is not usable (PEM, PKCS#8 key): {e}"),
-            )
+        let what = format!("client certificate '{cert_path}' with key '{key_path}'");
+        self.set_identity(&cert, &key, &what, ws_status::WS_ERR_FILE)
+    }
+
+    /// Present a client certificate and key given as PEM texts (as
+    /// `set_client_cert` does).
+    pub fn set_client_cert_pem(&mut self, cert_pem: &str, key_pem: &str) -> Result<()> {
+        let (cert, key) = (cert_pem.as_bytes(), key_pem.as_bytes());
+        self.set_identity(
+            cert,
+            key,
+            "the client certificate PEM",
+            ws_status::WS_ERR_INVALID_ARGUMENT,
+        )
+    }
+
+    fn set_identity(
+        &mut self,
+        cert: &[u8],
+        key: &[u8],
+        what: &str,
+        status: ws_status,
+    ) -> Result<()> {
+        let decrypted;
+        let key = if contains(key, b"ENCRYPTED PRIVATE KEY") {
+            let Some(password) = &self.tls.key_password else {
+                return Err(Error::new(
+                    status,
+                    format!(
+                        "{what}: the key is encrypted; give its password first \
+                         (ws_config_set_client_key_password)"
+                    ),
+                ));
+            };
+            decrypted = decrypt_key(key, &password.0)
+                .map_err(|e| Error::new(status, format!("{what}: cannot decrypt the key: {e}")))?;
+            &decrypted[..]
+        } else {
+            key
+        };
+        let identity = native_tls::Identity::from_pkcs8(cert, key).map_err(|e| {
+            Error::new(status, format!("{what} is not usable (PEM, PKCS#8 key): {e}"))
         })?;
         self.tls.identity = Some(identity);
+        Ok(())
+    }
+
+    /// Send `agent` as the `User-Agent` header ("" sends none).
+    pub fn set_user_agent(&mut self, agent: &str) -> Result<()> {
+        self.user_agent =
+            if agent.is_empty() { None } else { Some(header("User-Agent", agent)?.1) };
+        Ok(())
+    }
+
+    /// Use `name` as the TLS server name (SNI and verification).
+    pub fn set_server_name(&mut self, name: &str) -> Result<()> {
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/')
+        {
+            return Err(Error::invalid("the TLS server name must be a host name or an IP address"));
+        }
+        self.tls.server_name = Some(name.to_string());
+        Ok(())
+    }
+
+    /// The password of the encrypted key given to the client certificate
+    /// setters after this.
+    pub fn set_client_key_password(&mut self, password: &str) -> Result<()> {
+        self.tls.key_password = Some(Secret(password.to_string()));
+        Ok(())
+    }
+
+    /// Deliver the server's pings as `WS_EVENT_PING` events (they are
+    /// answered either way).
+    pub fn set_ping_events(&mut self, enabled: bool) -> Result<()> {
+        self.ping_events = enabled;
         Ok(())
     }
 
@@ -879,6 +979,23 @@ impl Config {
         b.build()
             .map_err(|e| Error::new(ws_status::WS_ERR_INTERNAL, format!("cannot set up TLS: {e}")))
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// An encrypted PKCS#8 PEM key as a plain PKCS#8 PEM key.
+#[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "windows")))]
+fn decrypt_key(pem: &[u8], password: &str) -> std::result::Result<Vec<u8>, String> {
+    let key = openssl::pkey::PKey::private_key_from_pem_passphrase(pem, password.as_bytes())
+        .map_err(|_| "wrong password, or not an encrypted PKCS#8 key".to_string())?;
+    key.private_key_to_pem_pkcs8().map_err(|e| e.to_string())
+}
+
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "windows"))]
+fn decrypt_key(_pem: &[u8], _password: &str) -> std::result::Result<Vec<u8>, String> {
+    Err("encrypted keys are not supported on this platform".to_string())
 }
 
 fn read_file(what: &str, path: &str) -> Result<Vec<u8>> {

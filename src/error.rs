@@ -73,12 +73,61 @@ pub struct ConnError {
     /// The close code the client sends when it fails the connection because
     /// of this error (RFC 6455 section 7.4.1): 1002, 1007 or 1009.
     pub close_code: Option<u16>,
+    /// The server's HTTP answer, when it rejected the upgrade.
+    pub response: Option<Box<HttpResponse>>,
+}
+
+/// Most of a rejection's body that is kept.
+pub const WS_MAX_RESPONSE_BODY: usize = 4096;
+
+/// The server's HTTP answer to the upgrade request: the 101, or a rejection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The status.
+    pub status: u16,
+    /// The headers, in order, with their raw values.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The first bytes of the body (at most [`WS_MAX_RESPONSE_BODY`]).
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The status and headers of `resp`, and the start of `body`.
+    pub fn of<T>(resp: &tungstenite::http::Response<T>, body: &[u8]) -> HttpResponse {
+        HttpResponse {
+            status: resp.status().as_u16(),
+            headers: resp
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+                .collect(),
+            body: body[..body.len().min(WS_MAX_RESPONSE_BODY)].to_vec(),
+        }
+    }
+
+    /// The headers as `Name: value\r\n` lines.
+    pub fn header_lines(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, value) in &self.headers {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
 }
 
 impl ConnError {
     /// A connection error of the given kind.
     pub fn new(kind: ws_error_kind, message: impl Into<String>) -> Self {
-        ConnError { kind, message: message.into(), http_status: 0, close_code: None }
+        ConnError {
+            kind,
+            message: message.into(),
+            http_status: 0,
+            close_code: None,
+            response: None,
+        }
     }
 
     fn failing_with(mut self, code: u16) -> Self {
@@ -103,6 +152,8 @@ impl ConnError {
                     ),
                 );
                 e.http_status = status.as_u16();
+                let body = resp.body().as_deref().unwrap_or_default();
+                e.response = Some(Box::new(HttpResponse::of(&resp, body)));
                 e
             }
             E::Utf8(s) => ConnError::new(

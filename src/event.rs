@@ -49,10 +49,18 @@ pub enum Event {
         /// Their bytes.
         unsent_bytes: u64,
     },
-    /// Pong with round-trip time.
+    /// A pong: the answer to our ping (heartbeat or `ws_ping`) or one the
+    /// server sent on its own.
     Pong {
-        /// Round trip in microseconds.
+        /// Round trip in microseconds (0 when it answers no ping of ours).
         rtt_us: u64,
+        /// Its payload.
+        data: Bytes,
+    },
+    /// A ping from the server (already answered), when asked for.
+    Ping {
+        /// Its payload.
+        data: Bytes,
     },
     /// About to reconnect.
     Reconnecting {
@@ -158,7 +166,10 @@ impl Event {
                 reason.as_str(),
                 if *was_clean { "clean" } else { "not clean" }
             ),
-            Event::Pong { rtt_us } => log!(WS_LOG_TRACE, handle, "pong after {rtt_us} us"),
+            Event::Pong { rtt_us, data } => {
+                log!(WS_LOG_TRACE, handle, "pong ({} bytes) after {rtt_us} us", data.len())
+            }
+            Event::Ping { data } => log!(WS_LOG_TRACE, handle, "ping ({} bytes)", data.len()),
             Event::Reconnecting { attempt, delay_ms, message, .. } => log!(
                 WS_LOG_WARN,
                 handle,
@@ -229,9 +240,16 @@ impl Event {
                 ev.unsent_messages = *unsent_messages;
                 ev.unsent_bytes = *unsent_bytes;
             }
-            Event::Pong { rtt_us } => {
+            Event::Pong { rtt_us, data } => {
                 ev.r#type = ws_event_type::WS_EVENT_PONG;
                 ev.rtt_us = *rtt_us;
+                ev.data = if data.is_empty() { ptr::null() } else { data.as_ptr() };
+                ev.len = data.len();
+            }
+            Event::Ping { data } => {
+                ev.r#type = ws_event_type::WS_EVENT_PING;
+                ev.data = if data.is_empty() { ptr::null() } else { data.as_ptr() };
+                ev.len = data.len();
             }
             Event::Reconnecting { attempt, delay_ms, kind, message, code, reason, was_clean } => {
                 ev.r#type = ws_event_type::WS_EVENT_RECONNECTING;

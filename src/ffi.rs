@@ -17,7 +17,7 @@ use crate::{
 };
 use std::{
     cell::RefCell,
-    ffi::{c_char, c_void, CStr, CString},
+    ffi::{c_char, c_int, c_void, CStr, CString},
     panic::{catch_unwind, AssertUnwindSafe},
     ptr,
     sync::{Arc, Mutex},
@@ -66,6 +66,42 @@ unsafe fn c_str<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
     CStr::from_ptr(p)
         .to_str()
         .map_err(|_| Error::new(WS_ERR_INVALID_UTF8, format!("{what} is not valid UTF-8")))
+}
+
+/// Copy `src` into the caller's buffer of `len` bytes (with a NUL after it
+/// when `nul`), as `ws_last_error_message` documents: `*out_len` (if not
+/// NULL) gets the length without the NUL, also when the buffer is too
+/// small, and then nothing is written.
+///
+/// # Safety
+/// `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+unsafe fn copy_out(
+    src: &[u8],
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+    nul: bool,
+) -> Result<()> {
+    if !out_len.is_null() {
+        *out_len = src.len();
+    }
+    if buf.is_null() && len > 0 {
+        return Err(null("buf"));
+    }
+    let need = src.len() + usize::from(nul);
+    if len < need {
+        return Err(Error::new(
+            WS_ERR_BUFFER_TOO_SMALL,
+            format!("the buffer holds {len} bytes; {need} are needed"),
+        ));
+    }
+    if need > 0 {
+        ptr::copy_nonoverlapping(src.as_ptr(), buf, src.len());
+        if nul {
+            *buf.add(src.len()) = 0;
+        }
+    }
+    Ok(())
 }
 
 /// A `timeout_ms` argument: -1 waits for ever, 0 does not wait.
@@ -348,6 +384,16 @@ config_setters! {
     /// `protocol` must be NULL or a NUL-terminated string.
     unsafe fn ws_config_add_subprotocol(protocol: str) => add_subprotocol;
 
+    /// Set the `User-Agent` header of the upgrade request; "" sends none.
+    /// Default `wsclient/VERSION`. A `User-Agent` added with
+    /// `ws_config_add_header` (or `ws_set_header`) takes its place. Returns
+    /// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, or not a header value),
+    /// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `agent` must be NULL or a NUL-terminated string.
+    unsafe fn ws_config_set_user_agent(agent: str) => set_user_agent;
+
     /// Set the connect timeout in ms: the budget for the TCP connect (each
     /// address of the host in turn; DNS resolution is not cut short). Default
     /// `WS_DEFAULT_CONNECT_TIMEOUT_MS`. Range 1..`WS_MAX_TIMEOUT_MS`. Returns
@@ -427,11 +473,59 @@ config_setters! {
     /// `cert_path` and `key_path` must be NULL or NUL-terminated strings.
     unsafe fn ws_config_set_client_cert(cert_path: str, key_path: str) => set_client_cert;
 
+    /// Trust the CA certificates of a PEM text (one or more `BEGIN
+    /// CERTIFICATE` blocks), as `ws_config_set_ca_file` does with a file:
+    /// for programs that hold their certificates in memory. The text is
+    /// copied and never shown in messages. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` (NULL, not PEM, no certificate),
+    /// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `pem` must be NULL or a NUL-terminated string.
+    unsafe fn ws_config_set_ca_pem(pem: str) => set_ca_pem;
+
+    /// Give the password of an encrypted private key (`BEGIN ENCRYPTED
+    /// PRIVATE KEY`, PKCS#8) before passing the key to
+    /// `ws_config_set_client_cert` or `ws_config_set_client_cert_pem`. The
+    /// password is copied, and never logged or shown. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` (NULL), `WS_ERR_INVALID_UTF8` or
+    /// `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `password` must be NULL or a NUL-terminated string.
+    unsafe fn ws_config_set_client_key_password(password: str) => set_client_key_password;
+
+    /// Use `name` as the TLS server name, sent in SNI and verified against
+    /// the server's certificate, instead of the URL's host (for a server
+    /// reached by IP address or through a tunnel under another name).
+    /// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, empty, spaces),
+    /// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `name` must be NULL or a NUL-terminated string.
+    unsafe fn ws_config_set_server_name(name: str) => set_server_name;
+
+    /// Present a client certificate (PEM chain) and its private key (PKCS#8
+    /// PEM) given as texts, as `ws_config_set_client_cert` does with files.
+    /// The texts are copied and never shown in messages or logs. Returns
+    /// `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (NULL, or not a usable pair),
+    /// `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `cert_pem` and `key_pem` must be NULL or NUL-terminated strings.
+    unsafe fn ws_config_set_client_cert_pem(cert_pem: str, key_pem: str) => set_client_cert_pem;
+
     /// DANGER: with `insecure` true, `wss://` accepts any certificate and any
     /// host name, so anyone on the path can read and change the traffic. For
     /// tests only. Verification (chain and host name) is on by default. Returns
     /// `WS_OK` or `WS_ERR_INVALID_HANDLE`.
     fn ws_config_set_insecure(insecure: bool) => set_insecure;
+
+    /// Deliver the server's pings as `WS_EVENT_PING` events, with their
+    /// payload in `data` and `len` (the library answers every ping with a
+    /// pong either way). Default off. Returns `WS_OK` or
+    /// `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_ping_events(enabled: bool) => set_ping_events;
 
     /// Set the heartbeat interval in ms: a ping goes out this often while the
     /// connection is open. 0 turns the heartbeat off. Default
@@ -792,6 +886,34 @@ pub unsafe extern "C" fn ws_send_text(handle: ws_handle, text: *const c_char) ->
     })
 }
 
+/// Send a ping with `len` bytes of `data` as its payload (at most 125; NULL
+/// with 0 for none), now, ahead of queued messages. The server's answer
+/// arrives as a `WS_EVENT_PONG` carrying the payload and the round trip in
+/// `rtt_us`. The library's heartbeat does not need this: it is for programs
+/// that ping on their own (Node's `ws.ping()`). At most
+/// 64 pings may wait to be written.
+///
+/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (over 125 bytes, or `data`
+/// NULL with `len` > 0), `WS_ERR_NOT_CONNECTED` (not open: the ping would
+/// not reach this connection's server), `WS_ERR_CLOSED` (closing or
+/// closed), `WS_ERR_QUEUE_FULL` or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `data` must be NULL or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ws_ping(handle: ws_handle, data: *const u8, len: usize) -> ws_status {
+    guard(|| {
+        let c = client(handle)?;
+        if data.is_null() && len > 0 {
+            return Err(null("data"));
+        }
+        if len > 125 {
+            return Err(Error::invalid(format!("a ping payload is at most 125 bytes, got {len}")));
+        }
+        c.ping(if len == 0 { &[] } else { std::slice::from_raw_parts(data, len) })
+    })
+}
+
 /// Start the close handshake and return at once. Messages sent before this
 /// call still go out first, then the close frame; later sends return
 /// `WS_ERR_CLOSED`. The close timeout starts now, whatever is queued: the
@@ -941,6 +1063,71 @@ pub unsafe extern "C" fn ws_set_header(
     })
 }
 
+/// The HTTP status of the server's last answer to an upgrade request of
+/// this connection: 101 once it opened, or the status of a rejection (say
+/// 401), or 0 when no answer came yet (connecting, or the attempts failed
+/// before HTTP). Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (`out` NULL)
+/// or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_response_status(handle: ws_handle, out: *mut u16) -> ws_status {
+    guard(|| {
+        let c = client(handle)?;
+        answer(out, || c.response().map_or(0, |r| r.status))
+    })
+}
+
+/// Copy the headers of that answer (see `ws_response_status`) into `buf`
+/// as `Name: value\r\n` lines, NUL-terminated: cookies and session ids of
+/// the 101, or what a rejection says. Names are lower case; values are as
+/// the server sent them. "" when no answer came yet. Buffer rules as
+/// `ws_last_error_message`: `*out_len` gets the length without the NUL,
+/// and `WS_ERR_BUFFER_TOO_SMALL` means nothing was written.
+///
+/// Returns `WS_OK`, `WS_ERR_BUFFER_TOO_SMALL`, `WS_ERR_INVALID_ARGUMENT`
+/// or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_response_headers(
+    handle: ws_handle,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ws_status {
+    guard(|| {
+        let lines = client(handle)?.response().map(|r| r.header_lines()).unwrap_or_default();
+        copy_out(&lines, buf.cast(), len, out_len, true)
+    })
+}
+
+/// Copy the first bytes of a rejection's body (up to `WS_MAX_RESPONSE_BODY`,
+/// 4 KiB: what the server sent with, say, its 403) into `buf`, not
+/// NUL-terminated: `*out_len` gets its length. Empty after a 101 or when no
+/// answer came. Buffer rules
+/// as `ws_response_headers`.
+///
+/// Returns `WS_OK`, `WS_ERR_BUFFER_TOO_SMALL`, `WS_ERR_INVALID_ARGUMENT`
+/// or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_response_body(
+    handle: ws_handle,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> ws_status {
+    guard(|| {
+        let body = client(handle)?.response().map(|r| r.body).unwrap_or_default();
+        copy_out(&body, buf, len, out_len, false)
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Event queues
 // ---------------------------------------------------------------------------
@@ -1025,6 +1212,39 @@ pub unsafe extern "C" fn ws_queue_poll(
         let timeout = wait_arg(timeout_ms)?;
         // SAFETY: the caller gave room for `max` events; at most that many come.
         *out_count = q.next_batch(max, timeout, |i, h, ev| events.add(i).write(ev.view(h)));
+        Ok(())
+    })
+}
+
+/// The queue's readiness file descriptor, for programs with an event loop
+/// of their own (epoll, GLib, libuv, asio, Node's main thread): watch it
+/// instead of giving a thread to a blocking `ws_queue_poll`.
+///
+/// It is the read end of a nonblocking pipe, level-triggered: readable while
+/// the queue holds events, and emptied by the library when a
+/// `ws_queue_poll` takes the last one. On each readiness, call
+/// `ws_queue_poll(q, events, max, 0, &n)` until it returns 0 events. Do not
+/// write to it or close it: it belongs to the queue and is closed by
+/// `ws_queue_free`. Reading it yourself is harmless (a loop that must read
+/// what it watches may), provided the queue is drained after each
+/// readiness. The same fd is returned on every call.
+///
+/// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (`out_fd` NULL),
+/// `WS_ERR_INTERNAL` (no pipe could be made) or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `out_fd` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_queue_fd(q: ws_queue, out_fd: *mut c_int) -> ws_status {
+    guard(|| {
+        let q = queue(q)?;
+        if out_fd.is_null() {
+            return Err(null("out_fd"));
+        }
+        let fd = q.fd().map_err(|e| {
+            Error::new(WS_ERR_INTERNAL, format!("cannot make the queue's readiness pipe: {e}"))
+        })?;
+        out_fd.write(fd);
         Ok(())
     })
 }

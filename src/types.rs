@@ -145,13 +145,18 @@ pub enum ws_event_type {
     /// `was_clean`, `unsent_messages` and `unsent_bytes` are set. This is
     /// always the last event of a handle, delivered exactly once.
     WS_EVENT_CLOSE = 4,
-    /// A pong answered our ping: `rtt_us` is set.
+    /// A pong arrived: `rtt_us` is set when it answers a ping of ours (the
+    /// heartbeat's or one of `ws_ping`; 0 for a pong the server sent on its
+    /// own), and `data`/`len` hold its payload (NULL/0 when empty).
     WS_EVENT_PONG = 5,
     /// The connection was lost and the library will try again: `attempt`,
     /// `delay_ms`, `error_kind` and `message` are set, and `code`, `reason`,
     /// `reason_len` and `was_clean` tell how the connection (or attempt)
     /// that ended did: 1006 and "" when there was no close handshake.
     WS_EVENT_RECONNECTING = 6,
+    /// The server sent a ping (the library has answered it): `data`/`len`
+    /// hold its payload. Only with `ws_config_set_ping_events`.
+    WS_EVENT_PING = 7,
 }
 
 /// One event. All pointers are owned by the library: in a callback they are

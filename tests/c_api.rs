@@ -134,12 +134,13 @@ fn run(mut cmd: Command, what: &str) {
 }
 
 /// (source, binary name, extra args for a plain run, extra args under valgrind)
-const PROGRAMS: [(&str, &str, &str, &str); 9] = [
+const PROGRAMS: [(&str, &str, &str, &str); 10] = [
     ("tests/c/test_exchange.c", "test_exchange", "10000", "1000"),
     ("tests/c/test_callback.c", "test_callback", "", ""),
     ("tests/c/test_bad_input.c", "test_bad_input", "", ""),
     ("tests/c/test_bad_args.c", "test_bad_args", "", ""),
     ("tests/c/test_exit.c", "test_exit", "", ""),
+    ("tests/c/test_queue_fd.c", "test_queue_fd", "", ""),
     ("examples/c/echo.c", "echo", "", ""),
     ("examples/c/quickstart.c", "quickstart", "", ""),
     ("tests/c/test_cpp.cpp", "test_cpp", "", ""),

@@ -73,3 +73,18 @@ fn header_version_matches_the_crate_and_the_library() {
     let runtime = unsafe { CStr::from_ptr(wsclient::ws_version()) }.to_str().unwrap();
     assert_eq!(runtime, version, "ws_version()");
 }
+
+#[test]
+fn every_name_the_header_defines_is_prefixed() {
+    // A `pub const` of the crate lands in the header as a #define: it must
+    // carry the library's prefix, or it would clash with the user's names.
+    let header =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/wsclient.h"))
+            .unwrap();
+    let defines: Vec<&str> = header.lines().filter_map(|l| l.strip_prefix("#define ")).collect();
+    assert!(defines.len() > 20, "no #define found");
+    for d in defines {
+        let name = d.split_whitespace().next().unwrap_or("");
+        assert!(name.starts_with("WS_") || name.starts_with("WSCLIENT_"), "#define {name}");
+    }
+}

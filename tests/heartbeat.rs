@@ -29,7 +29,7 @@ fn black_holed_peer_is_detected_then_reconnect_takes_over() {
     expect_open(h);
     // Pongs come back with a round-trip time.
     let evs = until(h, 2000, |e| matches!(e, Ev::Pong { .. }));
-    assert!(matches!(evs.last(), Some(Ev::Pong { rtt_us }) if *rtt_us > 0));
+    assert!(matches!(evs.last(), Some(Ev::Pong { rtt_us, .. }) if *rtt_us > 0));
 
     let start = Instant::now();
     proxy.set(Mode::BlackHole);

@@ -37,6 +37,45 @@ fn trusted_through_the_ca_file() {
 }
 
 #[test]
+fn trusted_through_a_ca_pem_in_memory() {
+    let server = tls_echo_server();
+    let pem = std::fs::read_to_string(format!("{DATA}/ca.pem")).unwrap();
+    let h = create_with(&wss(&server, "localhost"), |cfg| unsafe {
+        ok(ws_config_set_ca_pem(cfg, cs(&pem).as_ptr()));
+    });
+    expect_open(h);
+    ok(send(h, b"over tls", false));
+    assert_eq!(next(h, 5000), Ev::Message { data: b"over tls".to_vec(), binary: false });
+    ok(ws_free(h));
+}
+
+#[test]
+fn pem_texts_are_checked_when_set_and_never_quoted() {
+    let key = std::fs::read_to_string(format!("{DATA}/server.key")).unwrap();
+    let cert = std::fs::read_to_string(format!("{DATA}/server.pem")).unwrap();
+    let secret_line = key.lines().nth(1).unwrap().to_string();
+    unsafe {
+        let mut cfg = 0;
+        ok(ws_config_new(&mut cfg));
+        assert_eq!(
+            ws_config_set_ca_pem(cfg, cs("not a certificate").as_ptr()),
+            ws_status::WS_ERR_INVALID_ARGUMENT
+        );
+        assert!(!last_error().contains("not a certificate"), "{}", last_error());
+        assert_eq!(ws_config_set_ca_pem(cfg, std::ptr::null()), ws_status::WS_ERR_INVALID_ARGUMENT);
+        ok(ws_config_set_client_cert_pem(cfg, cs(&cert).as_ptr(), cs(&key).as_ptr()));
+        // A key where the certificate should be: refused, and the key's
+        // text is in no message.
+        assert_eq!(
+            ws_config_set_client_cert_pem(cfg, cs(&key).as_ptr(), cs(&key).as_ptr()),
+            ws_status::WS_ERR_INVALID_ARGUMENT
+        );
+        assert!(!last_error().contains(&secret_line), "{}", last_error());
+        ok(ws_config_free(cfg));
+    }
+}
+
+#[test]
 fn refused_without_the_ca_with_the_reason() {
     let server = tls_echo_server();
     let h = create_once(&wss(&server, "localhost"));

@@ -469,7 +469,8 @@ fn main() -> ExitCode {
                 );
                 open_now = false;
             }
-            Event::Pong { rtt_us } => out.event(
+            Event::Ping { .. } => {}
+            Event::Pong { rtt_us, .. } => out.event(
                 json!({"event": "pong", "rtt_us": rtt_us}),
                 format!("* pong: {:.3} ms", rtt_us as f64 / 1000.0),
             ),

@@ -10,7 +10,7 @@ pub mod waker;
 
 use crate::{
     config::{Config, Target},
-    error::{Error, Result},
+    error::{Error, HttpResponse, Result},
     event::Event,
     types::{ws_ready_state, ws_stats, ws_status},
 };
@@ -66,7 +66,12 @@ pub enum Command {
     Close(u16, String),
     /// A callback was set: deliver pending events.
     Dispatch,
+    /// Send a ping with this payload (`ws_ping`).
+    Ping(tungstenite::Bytes),
 }
+
+/// Pings of `ws_ping` that may wait to be written at once.
+pub(crate) const MAX_PENDING_PINGS: u64 = 64;
 
 /// The send side's limits, from the config.
 pub struct SendLimits {
@@ -103,6 +108,10 @@ pub struct Shared {
     pub next_attempt: Mutex<NextAttempt>,
     /// The send side's limits.
     pub limits: SendLimits,
+    /// Pings of `ws_ping` not yet written (at most [`MAX_PENDING_PINGS`]).
+    pub pending_pings: AtomicU64,
+    /// The server's last answer to an upgrade request.
+    pub response: Mutex<Option<HttpResponse>>,
     /// The worker thread's `thread_token`.
     worker_token: AtomicUsize,
     /// Set at process exit for freed handles still closing in the background.
@@ -137,6 +146,8 @@ impl Shared {
                 queue_max_bytes: config.queue_max_bytes,
                 queue_while_disconnected: config.queue_while_disconnected,
             },
+            pending_pings: AtomicU64::new(0),
+            response: Mutex::new(None),
             worker_token: AtomicUsize::new(0),
             abandon: AtomicBool::new(false),
         })
@@ -205,6 +216,11 @@ impl Shared {
     /// was freed and the process is exiting.
     pub fn abandoned(&self) -> bool {
         self.abandon.load(Ordering::Relaxed)
+    }
+
+    /// Keep the server's answer to the last upgrade request.
+    pub fn set_response(&self, response: HttpResponse) {
+        *self.response.lock().unwrap_or_else(|e| e.into_inner()) = Some(response);
     }
 
     /// A snapshot of the counters.

@@ -7,6 +7,7 @@ use super::delivery::Queued;
 use crate::event::Event;
 use std::{
     collections::VecDeque,
+    os::fd::RawFd,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Condvar, Mutex, MutexGuard, OnceLock,
@@ -89,6 +90,64 @@ pub struct EventQueue {
 struct State {
     events: VecDeque<(u64, Queued)>,
     woken: bool,
+    /// The readiness pipe of `ws_queue_fd`, once asked for.
+    signal: Option<Signal>,
+}
+
+/// A pipe whose read end is readable while the queue holds events: one byte
+/// is in it from the push that made the queue non-empty until a poll takes
+/// the last event. Level-triggered for `poll(2)`; a reader that reads the
+/// byte itself (a Node stream) loses nothing, as long as it drains the queue
+/// after each readiness.
+struct Signal {
+    read: RawFd,
+    write: RawFd,
+    raised: bool,
+}
+
+impl Signal {
+    fn new() -> std::io::Result<Signal> {
+        let mut fds = [0; 2];
+        // SAFETY: fds is a valid array of two ints.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        for fd in fds {
+            // SAFETY: fd was just returned by pipe().
+            unsafe {
+                libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK);
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+        Ok(Signal { read: fds[0], write: fds[1], raised: false })
+    }
+
+    fn raise(&mut self) {
+        if !self.raised {
+            // SAFETY: writing one byte from a valid buffer to our own fd.
+            unsafe { libc::write(self.write, b"!".as_ptr().cast(), 1) };
+            self.raised = true;
+        }
+    }
+
+    fn lower(&mut self) {
+        if self.raised {
+            let mut buf = [0u8; 16];
+            // SAFETY: reading into a valid buffer from our own nonblocking fd.
+            while unsafe { libc::read(self.read, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+            self.raised = false;
+        }
+    }
+}
+
+impl Drop for Signal {
+    fn drop(&mut self) {
+        // SAFETY: the fds are ours and closed once.
+        unsafe {
+            libc::close(self.read);
+            libc::close(self.write);
+        }
+    }
 }
 
 impl EventQueue {
@@ -103,8 +162,26 @@ impl EventQueue {
         s.events.extend(events.into_iter().map(|e| (handle, e)));
         if s.events.len() != before {
             self.len.store(s.events.len(), Ordering::Release);
+            if let Some(signal) = &mut s.signal {
+                signal.raise();
+            }
             self.cv.notify_all();
         }
+    }
+
+    /// The read end of the readiness pipe (see `Signal`), made on the first
+    /// call; it lives as long as the queue.
+    pub fn fd(&self) -> std::io::Result<RawFd> {
+        let mut s = self.lock();
+        if s.signal.is_none() {
+            s.signal = Some(Signal::new()?);
+        }
+        let pending = !s.events.is_empty();
+        let signal = s.signal.as_mut().expect("just made");
+        if pending {
+            signal.raise();
+        }
+        Ok(signal.read)
     }
 
     /// Make a waiting `pop_batch` return now.
@@ -154,6 +231,11 @@ impl EventQueue {
         let n = max.min(s.events.len());
         let batch = s.events.drain(..n).collect();
         self.len.store(s.events.len(), Ordering::Release);
+        if s.events.is_empty() {
+            if let Some(signal) = &mut s.signal {
+                signal.lower();
+            }
+        }
         batch
     }
 }

@@ -50,12 +50,21 @@ pub struct Inbox {
     pub outbox: VecDeque<Message>,
     /// Code and reason of the user's `ws_close`, once called.
     pub close_req: Option<(u16, String)>,
+    /// Payloads of `ws_ping` not yet written.
+    pub pings: VecDeque<tungstenite::Bytes>,
 }
 
 impl Inbox {
+    /// Forget the pings not written (their connection is gone).
+    pub fn drop_pings(&mut self, shared: &Shared) {
+        let n = self.pings.len() as u64;
+        self.pings.clear();
+        shared.pending_pings.fetch_sub(n, Ordering::SeqCst);
+    }
+
     /// An inbox reading the command channel `rx`.
     pub fn new(rx: Receiver<Command>) -> Inbox {
-        Inbox { rx, outbox: VecDeque::new(), close_req: None }
+        Inbox { rx, outbox: VecDeque::new(), close_req: None, pings: VecDeque::new() }
     }
 
     /// Take every queued command. Runs the callback for pending events when
@@ -69,6 +78,7 @@ impl Inbox {
                     self.close_req.get_or_insert((code, reason));
                 }
                 Command::Dispatch => shared.dispatch(),
+                Command::Ping(p) => self.pings.push_back(p),
             }
         }
     }
@@ -132,14 +142,18 @@ fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
                 return Closed::abnormal("closed by the user before the connection opened")
             }
             Err(ConnectFail::Redirect(..)) => unreachable!("attempt follows redirects"),
-            Err(ConnectFail::Failed(e)) => {
+            Err(ConnectFail::Failed(mut e)) => {
+                if let Some(response) = e.response.take() {
+                    shared.set_response(*response);
+                }
                 let ending = match e.kind {
                     ws_error_kind::WS_ERROR_HANDSHAKE_REJECTED => Ending::Rejected(e.http_status),
                     _ => Ending::Failure,
                 };
                 (ending, Some(e), Closed::abnormal(""))
             }
-            Ok(conn) => {
+            Ok(mut conn) => {
+                shared.set_response(std::mem::take(&mut conn.response));
                 let stats = &shared.stats;
                 stats.attempt.store(0, Ordering::Relaxed);
                 stats.last_open_unix_ms.store(unix_ms(), Ordering::Relaxed);

@@ -63,6 +63,9 @@ struct Session<'a> {
     closing: crate::policy::closing::Closing,
     close_sent: bool,
     peer_close: Option<(u16, String)>,
+    /// Pings of `ws_ping` written and not yet answered, oldest first, with
+    /// when they were written (at most `MAX_PENDING_PINGS`).
+    user_pings: VecDeque<(tungstenite::Bytes, Instant)>,
 }
 
 /// Run the session until the connection ends.
@@ -85,10 +88,12 @@ pub fn run(
         closing: crate::policy::closing::Closing::new(config.close_timeout),
         close_sent: false,
         peer_close: None,
+        user_pings: VecDeque::new(),
     };
     s.bytes_seen = s.ws.get_ref().bytes_read;
     let end = s.run(inbox);
     s.settle();
+    inbox.drop_pings(shared);
     // Messages not entirely written go back to the head of the queue, in
     // order, for the next connection (they stay counted as queued).
     for m in std::mem::take(&mut s.in_flight).into_iter().rev().flatten() {
@@ -218,6 +223,9 @@ impl Session<'_> {
     /// Hand queued messages to tungstenite, start the close handshake when
     /// asked, and flush once.
     fn write(&mut self, inbox: &mut Inbox) -> Option<SessionEnd> {
+        if let Some(end) = self.write_pings(inbox) {
+            return Some(end);
+        }
         if !self.blocked && self.ws.can_write() {
             self.room_for_us(true);
             let mut failed = None;
@@ -279,6 +287,37 @@ impl Session<'_> {
         None
     }
 
+    /// Hand the pings of `ws_ping` to tungstenite (flushed with the
+    /// messages). None are sent once the close handshake has started.
+    fn write_pings(&mut self, inbox: &mut Inbox) -> Option<SessionEnd> {
+        while let Some(p) = inbox.pings.pop_front() {
+            self.shared.pending_pings.fetch_sub(1, Ordering::SeqCst);
+            if self.closing.requested() || self.close_sent || self.peer_close.is_some() {
+                continue;
+            }
+            match self.ws.write(Message::Ping(p.clone())) {
+                Ok(()) => {}
+                Err(e) if would_block(&e) => self.blocked = true,
+                // No room beside our own frames: this ping is dropped.
+                Err(WsError::WriteBufferFull(_)) => continue,
+                Err(e) => return Some(self.fail(ConnError::from_ws(e))),
+            }
+            if self.user_pings.len() as u64 >= crate::conn::MAX_PENDING_PINGS {
+                self.user_pings.pop_front();
+            }
+            self.user_pings.push_back((p, Instant::now()));
+        }
+        None
+    }
+
+    /// The round trip of the oldest ping of `ws_ping` that `payload`
+    /// answers (and those before it, which went unanswered), if any.
+    fn user_pong(&mut self, payload: &[u8], now: Instant) -> Option<std::time::Duration> {
+        let i = self.user_pings.iter().position(|(p, _)| p.as_ref() == payload)?;
+        let (_, sent) = self.user_pings.drain(..=i).last()?;
+        Some(now.saturating_duration_since(sent))
+    }
+
     /// Read until the socket would block (or a batch is done: `more`).
     fn read(&mut self) -> (bool, Option<SessionEnd>) {
         let stats = &self.shared.stats;
@@ -317,11 +356,16 @@ impl Session<'_> {
                     self.shared.emit(Event::Message { data: b, binary: true })
                 }
                 Ok(Message::Pong(p)) => {
-                    if let Some(rtt) = self.heartbeat.handle_pong(&p, now) {
-                        let us = rtt.as_micros() as u64;
-                        stats.last_rtt_us.store(us, Ordering::Relaxed);
-                        self.shared.emit(Event::Pong { rtt_us: us });
+                    let rtt =
+                        self.heartbeat.handle_pong(&p, now).or_else(|| self.user_pong(&p, now));
+                    let rtt_us = rtt.map_or(0, |rtt| rtt.as_micros() as u64);
+                    if rtt.is_some() {
+                        stats.last_rtt_us.store(rtt_us, Ordering::Relaxed);
                     }
+                    self.shared.emit(Event::Pong { rtt_us, data: p });
+                }
+                Ok(Message::Ping(p)) if self.config.ping_events => {
+                    self.shared.emit(Event::Ping { data: p });
                 }
                 Ok(Message::Close(frame)) => {
                     if !self.close_sent && frame.as_ref().is_some_and(invalid_code_reply) {

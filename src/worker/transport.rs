@@ -229,6 +229,8 @@ pub struct Connected {
     pub ws: WebSocket<Stream>,
     /// Negotiated subprotocol, "" if none.
     pub protocol: String,
+    /// The server's 101.
+    pub response: crate::error::HttpResponse,
 }
 
 /// Waits on one socket with the attempt's deadline; calls `on_wake` when the
@@ -315,7 +317,8 @@ pub fn connect(
         None => Stream::new(Inner::Plain(tcp)),
         Some(connector) => {
             let fd = tcp.as_raw_fd();
-            let mut attempt = connector.connect(&target.host, tcp);
+            let name = config.tls.server_name.as_deref().unwrap_or(&target.host);
+            let mut attempt = connector.connect(name, tcp);
             loop {
                 match attempt {
                     Ok(s) => {
@@ -359,6 +362,11 @@ fn upgrade(
             request.headers_mut().insert("authorization", auth.clone());
         }
     }
+    if let Some(agent) = &config.user_agent {
+        if !request.headers().contains_key("user-agent") {
+            request.headers_mut().insert("user-agent", agent.clone());
+        }
+    }
     if !config.subprotocols.is_empty() {
         let joined = config.subprotocols.join(", ");
         let value = HeaderValue::from_str(&joined).expect("subprotocol tokens were checked");
@@ -400,7 +408,8 @@ fn upgrade(
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("")
                     .to_string();
-                return Ok(Connected { ws, protocol });
+                let response = crate::error::HttpResponse::of(&response, &[]);
+                return Ok(Connected { ws, protocol, response });
             }
             Err(HandshakeError::Failure(tungstenite::Error::Http(resp)))
                 if matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) =>

@@ -57,6 +57,8 @@ static void table(const char *where) {
     ws_stats stats;
     uint64_t n;
     size_t count, len;
+    int fd;
+    uint16_t status;
     char buf[8];
     uint16_t codes[1] = {1000};
     memset(&ev, 0, sizeof ev);
@@ -130,6 +132,22 @@ static void table(const char *where) {
     ROW(BADH, ws_config_set_random_seed(NEVER, 1));
     ROW(INVALID, ws_config_set_thread_stack_size(C.cfg, 1));
     ROW(INVALID, ws_config_set_thread_stack_size(C.cfg, HUGE_SIZE));
+    ROW(INVALID, ws_config_set_queue_max_messages(C.cfg, 0));
+    ROW(INVALID, ws_config_set_queue_max_bytes(C.cfg, 0));
+    ROW(BADH, ws_config_set_queue_max_bytes(C.freed_cfg, 1));
+    ROW(INVALID, ws_config_set_ca_pem(C.cfg, NULL));
+    ROW(INVALID, ws_config_set_ca_pem(C.cfg, "not PEM"));
+    ROW(WS_ERR_INVALID_UTF8, ws_config_set_ca_pem(C.cfg, "\xff"));
+    ROW(BADH, ws_config_set_ca_pem(C.freed_cfg, "x"));
+    ROW(INVALID, ws_config_set_client_cert_pem(C.cfg, NULL, "x"));
+    ROW(INVALID, ws_config_set_client_cert_pem(C.cfg, "x", "y"));
+    ROW(BADH, ws_config_set_ping_events(NEVER, true));
+    ROW(INVALID, ws_config_set_user_agent(C.cfg, NULL));
+    ROW(INVALID, ws_config_set_user_agent(C.cfg, "a\r\nb"));
+    ROW(INVALID, ws_config_set_server_name(C.cfg, ""));
+    ROW(INVALID, ws_config_set_server_name(C.cfg, NULL));
+    ROW(INVALID, ws_config_set_client_key_password(C.cfg, NULL));
+    ROW(BADH, ws_config_set_client_key_password(C.freed_cfg, "x"));
 
     /* creating */
     ROW(INVALID, ws_create(NULL, &h));
@@ -156,6 +174,10 @@ static void table(const char *where) {
         ROW(BADH, ws_set_url(b, "ws://127.0.0.1/"));
         ROW(BADH, ws_set_header(b, "X", "y"));
         ROW(BADH, ws_queue_attach(b, C.queue));
+        ROW(BADH, ws_ping(b, NULL, 0));
+        ROW(BADH, ws_response_status(b, &status));
+        ROW(BADH, ws_response_headers(b, NULL, 0, NULL));
+        ROW(BADH, ws_response_body(b, NULL, 0, NULL));
     }
 
     /* the live handle with bad arguments: nothing changes on it */
@@ -181,6 +203,14 @@ static void table(const char *where) {
     ROW(INVALID, ws_set_header(C.live, "Connection", "close"));
     ROW(BADH, ws_queue_attach(C.live, C.freed_queue));
     ROW(BADH, ws_queue_attach(C.live, 0));
+    ROW(INVALID, ws_ping(C.live, NULL, 1));
+    ROW(INVALID, ws_response_status(C.live, NULL));
+    ROW(INVALID, ws_response_headers(C.live, NULL, 5, NULL));
+    ROW(WS_ERR_BUFFER_TOO_SMALL, ws_response_headers(C.live, NULL, 0, &len));
+    ROW(INVALID, ws_response_body(C.live, NULL, 5, NULL));
+    ROW(WS_OK, ws_response_body(C.live, NULL, 0, &len)); /* a 101 has no body */
+    ROW(INVALID, ws_ping(C.live, (const uint8_t *)"x", 126));
+    ROW(INVALID, ws_ping(C.live, (const uint8_t *)"x", HUGE_SIZE));
     ROW(WS_OK, ws_state(C.live, &state));
     if (state != WS_STATE_OPEN) {
         failures++;
@@ -198,6 +228,9 @@ static void table(const char *where) {
     ROW(INVALID, ws_queue_poll(C.queue, evs, 2, -7, &count));
     ROW(INVALID, ws_queue_poll(C.queue, evs, 2, 0, NULL));
     ROW(BADH, ws_queue_poll(C.freed_queue, evs, 2, 0, &count));
+    ROW(INVALID, ws_queue_fd(C.queue, NULL));
+    ROW(BADH, ws_queue_fd(C.freed_queue, &fd));
+    ROW(BADH, ws_queue_fd(NEVER, &fd));
 
     /* events */
     ws_event_free(NULL);

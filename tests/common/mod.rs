@@ -141,6 +141,10 @@ pub enum Ev {
     },
     Pong {
         rtt_us: u64,
+        data: Vec<u8>,
+    },
+    Ping {
+        data: Vec<u8>,
     },
     Reconnecting {
         attempt: u32,
@@ -168,6 +172,15 @@ unsafe fn s(p: *const std::ffi::c_char) -> String {
     CStr::from_ptr(p).to_str().unwrap().to_string()
 }
 
+/// The payload of an event (`data`, `len`).
+unsafe fn data(ev: &ws_event) -> Vec<u8> {
+    if ev.len == 0 {
+        Vec::new()
+    } else {
+        std::slice::from_raw_parts(ev.data, ev.len).to_vec()
+    }
+}
+
 /// Copy an event.
 ///
 /// # Safety
@@ -177,14 +190,7 @@ pub unsafe fn owned(ev: &ws_event) -> Ev {
         ws_event_type::WS_EVENT_OPEN => {
             Ev::Open { protocol: s(ev.protocol), reconnect: ev.is_reconnect }
         }
-        ws_event_type::WS_EVENT_MESSAGE => Ev::Message {
-            data: if ev.len == 0 {
-                Vec::new()
-            } else {
-                std::slice::from_raw_parts(ev.data, ev.len).to_vec()
-            },
-            binary: ev.is_binary,
-        },
+        ws_event_type::WS_EVENT_MESSAGE => Ev::Message { data: data(ev), binary: ev.is_binary },
         ws_event_type::WS_EVENT_ERROR => {
             Ev::Error { kind: ev.error_kind, message: s(ev.message), http_status: ev.http_status }
         }
@@ -195,7 +201,8 @@ pub unsafe fn owned(ev: &ws_event) -> Ev {
             unsent_messages: ev.unsent_messages,
             unsent_bytes: ev.unsent_bytes,
         },
-        ws_event_type::WS_EVENT_PONG => Ev::Pong { rtt_us: ev.rtt_us },
+        ws_event_type::WS_EVENT_PONG => Ev::Pong { rtt_us: ev.rtt_us, data: data(ev) },
+        ws_event_type::WS_EVENT_PING => Ev::Ping { data: data(ev) },
         ws_event_type::WS_EVENT_RECONNECTING => Ev::Reconnecting {
             attempt: ev.attempt,
             delay_ms: ev.delay_ms,

@@ -24,6 +24,7 @@ const defines = Object.freeze({
   WS_MAX_MESSAGE_SIZE_LIMIT: 2147483648,
   WS_MAX_READ_BUFFER_SIZE: 67108864,
   WS_MAX_REDIRECTS: 20,
+  WS_MAX_RESPONSE_BODY: 4096,
   WS_MAX_TIMEOUT_MS: 86400000,
   WS_MIN_READ_BUFFER_SIZE: 256,
   WS_MIN_RETRY_DELAY_MS: 10,
@@ -54,6 +55,7 @@ const enums = Object.freeze({
     WS_EVENT_CLOSE: 4,
     WS_EVENT_PONG: 5,
     WS_EVENT_RECONNECTING: 6,
+    WS_EVENT_PING: 7,
   }),
   ws_log_level: Object.freeze({
     WS_LOG_OFF: 0,
@@ -139,7 +141,10 @@ const setters = Object.freeze({
   ws_config_set_backoff_jitter: "int32_t ws_config_set_backoff_jitter(uint64_t cfg, double jitter)",
   ws_config_set_backoff_multiplier: "int32_t ws_config_set_backoff_multiplier(uint64_t cfg, double multiplier)",
   ws_config_set_ca_file: "int32_t ws_config_set_ca_file(uint64_t cfg, const char * path)",
+  ws_config_set_ca_pem: "int32_t ws_config_set_ca_pem(uint64_t cfg, const char * pem)",
   ws_config_set_client_cert: "int32_t ws_config_set_client_cert(uint64_t cfg, const char * cert_path, const char * key_path)",
+  ws_config_set_client_cert_pem: "int32_t ws_config_set_client_cert_pem(uint64_t cfg, const char * cert_pem, const char * key_pem)",
+  ws_config_set_client_key_password: "int32_t ws_config_set_client_key_password(uint64_t cfg, const char * password)",
   ws_config_set_close_timeout_ms: "int32_t ws_config_set_close_timeout_ms(uint64_t cfg, uint32_t ms)",
   ws_config_set_connect_timeout_ms: "int32_t ws_config_set_connect_timeout_ms(uint64_t cfg, uint32_t ms)",
   ws_config_set_fatal_http_statuses: "int32_t ws_config_set_fatal_http_statuses(uint64_t cfg, const uint16_t * statuses, size_t count)",
@@ -153,6 +158,7 @@ const setters = Object.freeze({
   ws_config_set_max_message_size: "int32_t ws_config_set_max_message_size(uint64_t cfg, size_t bytes)",
   ws_config_set_max_redirects: "int32_t ws_config_set_max_redirects(uint64_t cfg, uint32_t max)",
   ws_config_set_min_uptime_ms: "int32_t ws_config_set_min_uptime_ms(uint64_t cfg, uint32_t ms)",
+  ws_config_set_ping_events: "int32_t ws_config_set_ping_events(uint64_t cfg, bool enabled)",
   ws_config_set_ping_interval_ms: "int32_t ws_config_set_ping_interval_ms(uint64_t cfg, uint32_t ms)",
   ws_config_set_ping_payload: "int32_t ws_config_set_ping_payload(uint64_t cfg, const char * text)",
   ws_config_set_pong_timeout_ms: "int32_t ws_config_set_pong_timeout_ms(uint64_t cfg, uint32_t ms)",
@@ -165,8 +171,10 @@ const setters = Object.freeze({
   ws_config_set_receive_max_bytes: "int32_t ws_config_set_receive_max_bytes(uint64_t cfg, uint64_t bytes)",
   ws_config_set_receive_max_events: "int32_t ws_config_set_receive_max_events(uint64_t cfg, uint64_t events)",
   ws_config_set_reconnect: "int32_t ws_config_set_reconnect(uint64_t cfg, bool enabled)",
+  ws_config_set_server_name: "int32_t ws_config_set_server_name(uint64_t cfg, const char * name)",
   ws_config_set_thread_stack_size: "int32_t ws_config_set_thread_stack_size(uint64_t cfg, size_t bytes)",
   ws_config_set_url: "int32_t ws_config_set_url(uint64_t cfg, const char * url)",
+  ws_config_set_user_agent: "int32_t ws_config_set_user_agent(uint64_t cfg, const char * agent)",
 });
 
 module.exports = { constants, defines, enums, structs, setters };

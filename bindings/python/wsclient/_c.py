@@ -25,6 +25,7 @@ WS_DEFAULT_RECEIVE_MAX_EVENTS = 1000
 WS_MAX_MESSAGE_SIZE_LIMIT = 2147483648
 WS_MAX_READ_BUFFER_SIZE = 67108864
 WS_MAX_REDIRECTS = 20
+WS_MAX_RESPONSE_BODY = 4096
 WS_MAX_TIMEOUT_MS = 86400000
 WS_MIN_READ_BUFFER_SIZE = 256
 WS_MIN_RETRY_DELAY_MS = 10
@@ -52,6 +53,7 @@ WS_EVENT_ERROR = 3
 WS_EVENT_CLOSE = 4
 WS_EVENT_PONG = 5
 WS_EVENT_RECONNECTING = 6
+WS_EVENT_PING = 7
 
 # enum ws_log_level
 WS_LOG_OFF = 0
@@ -108,6 +110,7 @@ ENUMS: Dict[str, Dict[str, int]] = {
         'WS_EVENT_CLOSE': WS_EVENT_CLOSE,
         'WS_EVENT_PONG': WS_EVENT_PONG,
         'WS_EVENT_RECONNECTING': WS_EVENT_RECONNECTING,
+        'WS_EVENT_PING': WS_EVENT_PING,
     },
     'ws_log_level': {
         'WS_LOG_OFF': WS_LOG_OFF,
@@ -190,7 +193,10 @@ SETTERS: Dict[str, List[Tuple[str, str]]] = {
     'ws_config_set_backoff_jitter': [('cfg', 'uint64_t'), ('jitter', 'double')],
     'ws_config_set_backoff_multiplier': [('cfg', 'uint64_t'), ('multiplier', 'double')],
     'ws_config_set_ca_file': [('cfg', 'uint64_t'), ('path', 'const char *')],
+    'ws_config_set_ca_pem': [('cfg', 'uint64_t'), ('pem', 'const char *')],
     'ws_config_set_client_cert': [('cfg', 'uint64_t'), ('cert_path', 'const char *'), ('key_path', 'const char *')],
+    'ws_config_set_client_cert_pem': [('cfg', 'uint64_t'), ('cert_pem', 'const char *'), ('key_pem', 'const char *')],
+    'ws_config_set_client_key_password': [('cfg', 'uint64_t'), ('password', 'const char *')],
     'ws_config_set_close_timeout_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
     'ws_config_set_connect_timeout_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
     'ws_config_set_fatal_http_statuses': [('cfg', 'uint64_t'), ('statuses', 'const uint16_t *'), ('count', 'size_t')],
@@ -204,6 +210,7 @@ SETTERS: Dict[str, List[Tuple[str, str]]] = {
     'ws_config_set_max_message_size': [('cfg', 'uint64_t'), ('bytes', 'size_t')],
     'ws_config_set_max_redirects': [('cfg', 'uint64_t'), ('max', 'uint32_t')],
     'ws_config_set_min_uptime_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
+    'ws_config_set_ping_events': [('cfg', 'uint64_t'), ('enabled', 'bool')],
     'ws_config_set_ping_interval_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
     'ws_config_set_ping_payload': [('cfg', 'uint64_t'), ('text', 'const char *')],
     'ws_config_set_pong_timeout_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
@@ -216,6 +223,8 @@ SETTERS: Dict[str, List[Tuple[str, str]]] = {
     'ws_config_set_receive_max_bytes': [('cfg', 'uint64_t'), ('bytes', 'uint64_t')],
     'ws_config_set_receive_max_events': [('cfg', 'uint64_t'), ('events', 'uint64_t')],
     'ws_config_set_reconnect': [('cfg', 'uint64_t'), ('enabled', 'bool')],
+    'ws_config_set_server_name': [('cfg', 'uint64_t'), ('name', 'const char *')],
     'ws_config_set_thread_stack_size': [('cfg', 'uint64_t'), ('bytes', 'size_t')],
     'ws_config_set_url': [('cfg', 'uint64_t'), ('url', 'const char *')],
+    'ws_config_set_user_agent': [('cfg', 'uint64_t'), ('agent', 'const char *')],
 }
