@@ -67,16 +67,6 @@ const WsEvent = struct('ws_event');
 const WsStats = struct('ws_stats');
 
 const fn = (proto) => lib.func(proto);
-// Until every library in use has them (the C API for the Node binding's fd
-// watcher and ping): null when absent.
-const optional = (proto) => {
-  try {
-    return lib.func(proto);
-  } catch {
-    return null;
-  }
-};
-
 const api = {
   ws_version: fn('const char *ws_version(void)'),
   ws_status_str: fn('const char *ws_status_str(int32_t status)'),
@@ -94,9 +84,8 @@ const api = {
   ws_queue_new: fn('int32_t ws_queue_new(_Out_ uint64_t *out)'),
   ws_queue_attach: fn('int32_t ws_queue_attach(uint64_t h, uint64_t q)'),
   ws_queue_poll: fn('int32_t ws_queue_poll(uint64_t q, void *events, size_t max, int32_t timeout_ms, void *out_count)'),
-  ws_queue_wake: fn('int32_t ws_queue_wake(uint64_t q)'),
-  ws_queue_fd: optional('int32_t ws_queue_fd(uint64_t q, _Out_ int32_t *out_fd)'),
-  ws_ping: optional('int32_t ws_ping(uint64_t h, const uint8_t *data, size_t len)'),
+  ws_queue_fd: fn('int32_t ws_queue_fd(uint64_t q, _Out_ int32_t *out_fd)'),
+  ws_ping: fn('int32_t ws_ping(uint64_t h, const uint8_t *data, size_t len)'),
 };
 // The config setters, from the header.
 for (const [name, proto] of Object.entries(setters)) api[name] = fn(proto);

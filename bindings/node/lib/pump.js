@@ -45,13 +45,6 @@ class Pump {
     this.queue = out[0];
     this.events = koffi.alloc(WsEvent, BATCH);
     this.count = koffi.alloc('size_t', 1);
-    if (api.ws_queue_fd === null) {
-      // Stopgap until the library has ws_queue_fd: a blocking poll on a
-      // libuv pool thread (the previous design).
-      this.legacy = { pending: false, events: koffi.alloc(WsEvent, BATCH), count: koffi.alloc('size_t', 1) };
-      process.once('exit', () => api.ws_queue_wake(this.queue));
-      return;
-    }
     const fd = [0];
     check(api.ws_queue_fd(this.queue, fd));
     // A duplicate of the queue's fd, for Node to own: Node may close its
@@ -69,30 +62,12 @@ class Pump {
     if (this.queue === null) this.start();
     this.sockets.set(handle, receiver);
     check(api.ws_queue_attach(handle, this.queue));
-    if (this.legacy) this.arm();
-    else if (this.sockets.size === 1) this.watcher.ref();
-  }
-
-  arm() {
-    const legacy = this.legacy;
-    if (legacy.pending || this.sockets.size === 0 || this.tasks.length > this.head) return;
-    legacy.pending = true;
-    api.ws_queue_poll.async(this.queue, legacy.events, BATCH, 100, legacy.count, (err, status) => {
-      legacy.pending = false;
-      if (err) throw err;
-      check(status);
-      const start = this.tasks.length;
-      this.take(legacy.events, Number(koffi.decode(legacy.count, 'size_t')));
-      this.schedule(start, true);
-    });
+    if (this.sockets.size === 1) this.watcher.ref();
   }
 
   /** The socket's last event was dispatched, or it was terminated: no more events for it. */
   remove(handle) {
-    if (this.sockets.delete(handle) && this.sockets.size === 0) {
-      if (this.legacy) api.ws_queue_wake(this.queue);
-      else this.watcher.unref();
-    }
+    if (this.sockets.delete(handle) && this.sockets.size === 0) this.watcher.unref();
   }
 
   /** Run `task` (the receiver's `_run(task)`) as a task of its own, after those already pending. */
@@ -103,9 +78,8 @@ class Pump {
 
   /**
    * Unless tasks are pending, take events until a batch gives tasks or the
-   * queue is empty. From the
-   * fd's I/O callback (`now`), the first new task runs at once; every other
-   * one gets its own setImmediate.
+   * queue is empty. From the fd's I/O callback (`now`), the first new task
+   * runs at once; every other one gets its own setImmediate.
    */
   drain(now) {
     const tasks = this.tasks;
@@ -113,10 +87,7 @@ class Pump {
     while (tasks.length === this.head) {
       check(api.ws_queue_poll(this.queue, this.events, BATCH, 0, this.count));
       const n = Number(koffi.decode(this.count, 'size_t'));
-      if (n === 0) {
-        if (this.legacy) this.arm();
-        return;
-      }
+      if (n === 0) return;
       this.take(this.events, n);
     }
     this.schedule(start, now);
@@ -136,7 +107,6 @@ class Pump {
     const end = this.tasks.length;
     for (let i = start + (now ? 1 : 0); i < end; i++) setImmediate(this.runOne);
     if (now && end > start) this.runOne();
-    else if (end === this.head && this.legacy) this.arm();
   }
 
   runOne() {
