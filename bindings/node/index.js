@@ -4,7 +4,7 @@
 // through koffi, with `ws`-style on()/once()/off(), ping() and terminate().
 
 const { types } = require('util');
-const { api, koffi, lastErrorMessage } = require('./lib/native');
+const { api, lastErrorMessage } = require('./lib/native');
 const { WebSocketError, fromStatus, fromEvent } = require('./lib/errors');
 const { pump, check } = require('./lib/pump');
 const { MessageEvent, CloseEvent, ErrorEvent, ReconnectingEvent, PongEvent, PingEvent } = require('./lib/events');
@@ -516,22 +516,16 @@ class WebSocket extends EventTarget {
 
   // ---- events: taken from the library (_take), dispatched as tasks (_run) --
 
-  /** Copy what the task needs out of the library's event (valid until the next poll). */
+  /** Copy what the task needs out of the library's event (`ev`: lib/native's eventReader, valid until the next poll). */
   _take(ev, tasks) {
     switch (ev.type) {
       case EV_OPEN:
         tasks.push({ receiver: this, type: T_OPEN, protocol: ev.protocol || '' });
         break;
       case EV_MESSAGE: {
-        const len = Number(ev.len);
         const binary = ev.is_binary;
-        let data;
-        if (len === 0) data = binary ? Buffer.alloc(0) : '';
-        else {
-          const view = Buffer.from(koffi.view(ev.data, len));
-          data = binary ? Buffer.from(view) : view.toString('utf8'); // a copy: the library reuses its memory
-        }
-        tasks.push({ receiver: this, type: T_MESSAGE, data, binary });
+        // Copies: the library reuses its memory at the next poll.
+        tasks.push({ receiver: this, type: T_MESSAGE, data: binary ? ev.bytes('data', 'len') : ev.text('data', 'len'), binary });
         break;
       }
       case EV_ERROR:
@@ -545,21 +539,21 @@ class WebSocket extends EventTarget {
           this._heldError = null;
         }
         tasks.push({
-          receiver: this, type: T_RECONNECTING, attempt: ev.attempt, delay: Number(ev.delay_ms),
-          error: fromEvent(ev.error_kind, ev.message || '', 0), code: ev.code, reason: reasonOf(ev), wasClean: ev.was_clean,
+          receiver: this, type: T_RECONNECTING, attempt: ev.attempt, delay: ev.delay_ms,
+          error: fromEvent(ev.error_kind, ev.message || '', 0), code: ev.code, reason: ev.text('reason', 'reason_len'), wasClean: ev.was_clean,
         });
         break;
       }
       case EV_PONG:
-        tasks.push({ receiver: this, type: T_PONG, rtt: Number(ev.rtt_us) / 1000, data: payload(ev) });
+        tasks.push({ receiver: this, type: T_PONG, rtt: ev.rtt_us / 1000, data: ev.bytes('data', 'len') });
         break;
       case EV_PING:
-        tasks.push({ receiver: this, type: T_PING, data: payload(ev) });
+        tasks.push({ receiver: this, type: T_PING, data: ev.bytes('data', 'len') });
         break;
       case EV_CLOSE:
         tasks.push({
-          receiver: this, type: T_CLOSE, code: ev.code, reason: reasonOf(ev), wasClean: ev.was_clean,
-          unsentBytes: Number(ev.unsent_bytes),
+          receiver: this, type: T_CLOSE, code: ev.code, reason: ev.text('reason', 'reason_len'), wasClean: ev.was_clean,
+          unsentBytes: ev.unsent_bytes,
         });
         break;
       default:
@@ -643,18 +637,6 @@ class WebSocket extends EventTarget {
     if (this._binaryType === 'arraybuffer') return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
     return new Blob([buf]);
   }
-}
-
-/** The close reason of an event: every byte up to reason_len (NUL bytes included). */
-function reasonOf(ev) {
-  const len = Number(ev.reason_len);
-  return len === 0 ? '' : Buffer.from(koffi.view(ev.reason, len)).toString('utf8');
-}
-
-/** A ping's or pong's payload, copied. */
-function payload(ev) {
-  const len = Number(ev.len);
-  return len === 0 ? Buffer.alloc(0) : Buffer.from(Buffer.from(koffi.view(ev.data, len)));
 }
 
 // ws-style listener arguments, from the event being dispatched.

@@ -20,12 +20,11 @@
 // at once.
 
 const net = require('net');
-const { koffi, api, WsEvent, libc, lastErrorMessage } = require('./native');
+const { koffi, api, WsEvent, libc, eventReader, lastErrorMessage } = require('./native');
 const { fromStatus } = require('./errors');
 const { constants } = require('./c');
 
 const BATCH = 256;
-const EVENT_SIZE = koffi.sizeof(WsEvent);
 
 class Pump {
   constructor() {
@@ -45,6 +44,7 @@ class Pump {
     this.queue = out[0];
     this.events = koffi.alloc(WsEvent, BATCH);
     this.count = koffi.alloc('size_t', 1);
+    this.reader = eventReader(this.events, BATCH);
     const fd = [0];
     check(api.ws_queue_fd(this.queue, fd));
     // A duplicate of the queue's fd, for Node to own: Node may close its
@@ -88,15 +88,16 @@ class Pump {
       check(api.ws_queue_poll(this.queue, this.events, BATCH, 0, this.count));
       const n = Number(koffi.decode(this.count, 'size_t'));
       if (n === 0) return;
-      this.take(this.events, n);
+      this.take(n);
     }
     this.schedule(start, now);
   }
 
   /** The tasks of n polled events. */
-  take(events, n) {
+  take(n) {
+    const ev = this.reader;
     for (let i = 0; i < n; i++) {
-      const ev = koffi.decode(events, i * EVENT_SIZE, WsEvent);
+      ev.at(i);
       const receiver = this.sockets.get(ev.handle);
       if (receiver !== undefined) receiver._take(ev, this.tasks);
     }
