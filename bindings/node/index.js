@@ -96,6 +96,14 @@ function path(name, value) {
   return value;
 }
 
+/** A client certificate and its key: two options that go together, set by one call (at the first of them). */
+function clientCert(cfg, options, name, [certName, keyName], convert, fn) {
+  if ((options[certName] === undefined) !== (options[keyName] === undefined)) {
+    throw new TypeError(`options.${certName} and options.${keyName} go together`);
+  }
+  if (name === certName) check(setter(fn)(cfg, convert(certName, options[certName]), convert(keyName, options[keyName])));
+}
+
 function configure(cfg, url, protocols, options) {
   check(api.ws_config_set_url(cfg, url));
   for (const p of protocols) check(api.ws_config_add_subprotocol(cfg, p));
@@ -143,24 +151,14 @@ function configure(cfg, url, protocols, options) {
         break;
       case 'cert':
       case 'key':
-        if ((options.cert === undefined) !== (options.key === undefined)) {
-          throw new TypeError('options.cert and options.key go together');
-        }
-        if (name === 'cert') {
-          check(setter('ws_config_set_client_cert_pem')(cfg, pem('cert', value), pem('key', options.key)));
-        }
+        clientCert(cfg, options, name, ['cert', 'key'], pem, 'ws_config_set_client_cert_pem');
         break;
       case 'caFile':
         check(api.ws_config_set_ca_file(cfg, path('caFile', value)));
         break;
       case 'certFile':
       case 'keyFile':
-        if ((options.certFile === undefined) !== (options.keyFile === undefined)) {
-          throw new TypeError('options.certFile and options.keyFile go together');
-        }
-        if (name === 'certFile') {
-          check(api.ws_config_set_client_cert(cfg, path('certFile', value), path('keyFile', options.keyFile)));
-        }
+        clientCert(cfg, options, name, ['certFile', 'keyFile'], path, 'ws_config_set_client_cert');
         break;
       case 'seed':
         check(api.ws_config_set_random_seed(cfg, BigInt(value)));

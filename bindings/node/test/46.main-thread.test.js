@@ -5,21 +5,10 @@
 // child process (this one has started the pool already).
 const test = require('node:test');
 const assert = require('node:assert');
-const { spawn } = require('child_process');
 const path = require('path');
-const { startServer } = require('./helpers');
+const { startServer, runScript: run } = require('./helpers');
 
 const PKG = JSON.stringify(path.resolve(__dirname, '..'));
-
-function run(script) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 test('open sockets start no libuv pool thread: one thread per connection (the library\'s worker), nothing else', async () => {
   const server = await startServer();
