@@ -28,7 +28,11 @@ export interface WebSocketOptions {
   pongTimeout?: number;
   /** Send this text as the ping instead of a protocol ping frame. */
   pingPayload?: string | null;
-  /** Reconnect after failures and non-final closes (default true). With false: a browser socket. */
+  /**
+   * Reconnect after failures and non-final closes (default true). With false: a browser socket.
+   * With true, a drop fires `reconnecting` (not `close`), readyState goes back to CONNECTING,
+   * and send() while CONNECTING queues instead of throwing; nothing else changes.
+   */
   reconnect?: boolean;
   /**
    * Initial reconnect delay, ms, at least 1 (default 1000). The first retry after an open

@@ -299,6 +299,39 @@ test('event objects: MessageEvent, CloseEvent, ErrorEvent as the standard shapes
   await server.stop();
 });
 
+/** A raw server that answers the upgrade with 101 and these extra header lines. */
+async function rawUpgradeServer(extra) {
+  const crypto = require('node:crypto');
+  const server = net.createServer((socket) => {
+    let head = '';
+    socket.on('data', (d) => {
+      head += d;
+      if (!head.includes('\r\n\r\n')) return;
+      const key = /sec-websocket-key: *(\S+)/i.exec(head)[1];
+      const accept = crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Accept: ${accept}\r\n${extra}\r\n`);
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return server;
+}
+
+test('RFC 6455 4.1: an extension or a subprotocol the client did not offer fails the connection', async () => {
+  for (const [extra, protocols] of [['Sec-WebSocket-Extensions: permessage-deflate\r\n', []],
+    ['Sec-WebSocket-Protocol: other\r\n', ['mine']]]) {
+    const server = await rawUpgradeServer(extra);
+    const ws = new WebSocket(`ws://127.0.0.1:${server.address().port}/`, protocols, BROWSER);
+    const order = [];
+    ws.onopen = () => order.push('open');
+    ws.onerror = () => order.push(['error', ws.readyState]);
+    const e = await once(ws, 'close');
+    assert.deepStrictEqual([order, e.code, e.wasClean], [[['error', WebSocket.CLOSED]], 1006, false], extra);
+    await new Promise((r) => server.close(r));
+  }
+});
+
 test('event handler attributes: null removes, reassignment keeps the listener\'s place', async () => {
   const server = await startServer({ handler: (s) => s.send('x') });
   const ws = new WebSocket(server.url, BROWSER);
