@@ -110,7 +110,12 @@ soak-ci:
 check-threads: deps
 	bash tests/c/check-threads.sh
 
-test-rust:
+## pproxy, the real proxy server tests/proxy.rs runs, in the venv.
+proxies:
+	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q -r tests/proxy-requirements.txt
+
+test-rust: proxies
 	$(CARGO) build --locked --lib    # cargo test alone builds only the rlib; the C tests link the .so and .a
 	$(CARGO) build --locked --lib --release   # and valgrind also runs them against the release library
 	$(CARGO) test --locked

@@ -389,6 +389,12 @@ enum ws_error_kind
    * An internal error (including a caught panic on the worker thread).
    */
   WS_ERROR_INTERNAL = 11,
+  /**
+   * The proxy could not be reached or refused the tunnel: the message
+   * says which proxy and why, and `http_status` holds an HTTP proxy's
+   * status (407: proxy authentication required).
+   */
+  WS_ERROR_PROXY = 12,
 };
 #ifndef __cplusplus
 typedef int32_t ws_error_kind;
@@ -906,6 +912,45 @@ ws_status ws_config_set_client_key_password(ws_config cfg, const char *password)
  * `name` must be NULL or a NUL-terminated string.
  */
 ws_status ws_config_set_server_name(ws_config cfg, const char *name);
+
+/**
+ * Go through a proxy: `http://[user:password@]host[:port]` (HTTP
+ * CONNECT; default port 1080), `https://...` (the same, to a proxy
+ * reached over TLS, verified like a server; default port 443),
+ * `socks5://...` (SOCKS5, the client resolves the target's name) or
+ * `socks5h://...` (the proxy resolves it); `host:port` alone is an HTTP
+ * proxy. User and password (percent-encoded in the URL) authenticate
+ * to the proxy (Basic, or RFC 1929 for SOCKS5) and are never shown.
+ * `wss://` goes through the tunnel with TLS to the target, verified as
+ * without a proxy. "" means no proxy, whatever the environment says.
+ * Every connection attempt goes through it; a proxy that cannot be
+ * reached is an error of kind `WS_ERROR_PROXY` and is retried, a 407
+ * from an HTTP proxy is final (see `ws_config_set_fatal_http_statuses`).
+ * The connect timeout covers the TCP connect to the proxy; the
+ * handshake timeout covers the proxy's handshake, TLS and the upgrade.
+ *
+ * Without this call the environment is read when the connection is
+ * created, as curl reads it: `https_proxy`/`HTTPS_PROXY` for `wss://`,
+ * `http_proxy` (lower case only) for `ws://`, else
+ * `all_proxy`/`ALL_PROXY`; hosts in `no_proxy`/`NO_PROXY` (names and
+ * every name under them, IP addresses, CIDR ranges, `*`) go direct.
+ * Loopback is not excluded unless listed.
+ *
+ * Returns `WS_OK`, `WS_ERR_INVALID_URL` (not a proxy URL),
+ * `WS_ERR_INVALID_ARGUMENT` (NULL), `WS_ERR_INVALID_UTF8` or
+ * `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `url` must be NULL or a NUL-terminated string.
+ */
+ws_status ws_config_set_proxy(ws_config cfg, const char *url);
+
+/**
+ * Whether the environment's proxy variables apply when no proxy was
+ * set with `ws_config_set_proxy` (default true). Returns `WS_OK` or
+ * `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_proxy_from_env(ws_config cfg, bool enabled);
 
 /**
  * Present a client certificate (PEM chain) and its private key (PKCS#8

@@ -30,6 +30,7 @@ impl Client {
     /// Prepare a connection; nothing happens until `start`.
     pub(crate) fn new(mut config: Config) -> Result<Client> {
         config.check()?;
+        config.capture_proxy_env()?;
         match &config.target {
             None => return Err(Error::new(ws_status::WS_ERR_INVALID_URL, "no URL was set")),
             Some(t) if t.tls => config.connector = Some(config.tls_connector()?),

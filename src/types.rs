@@ -93,6 +93,10 @@ pub enum ws_error_kind {
     WS_ERROR_HEARTBEAT_TIMEOUT = 10,
     /// An internal error (including a caught panic on the worker thread).
     WS_ERROR_INTERNAL = 11,
+    /// The proxy could not be reached or refused the tunnel: the message
+    /// says which proxy and why, and `http_status` holds an HTTP proxy's
+    /// status (407: proxy authentication required).
+    WS_ERROR_PROXY = 12,
 }
 
 /// How much the library logs. Each level includes the ones above it.

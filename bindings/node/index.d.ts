@@ -82,6 +82,16 @@ export interface WebSocketOptions {
   keyFile?: string;
   /** Same as `rejectUnauthorized: false`. */
   insecure?: boolean;
+  /** The password of an encrypted PKCS#8 `key`. */
+  passphrase?: string;
+  /** The TLS server name, sent in SNI and verified (default: the URL's host). */
+  servername?: string;
+  /** The User-Agent header (default `wsclient/VERSION`; '' sends none). */
+  userAgent?: string;
+  /** An HTTP CONNECT or SOCKS5 proxy URL ('' : none; default: from the environment). */
+  proxy?: string;
+  /** Read https_proxy, http_proxy, all_proxy, no_proxy when no proxy is set (default true). */
+  proxyFromEnv?: boolean;
   /** Seed of the backoff jitter. */
   seed?: number | bigint;
 }

@@ -56,9 +56,16 @@ const BOOLEAN = {
   reconnect: 'ws_config_set_reconnect',
   insecure: 'ws_config_set_insecure',
   queueWhileDisconnected: 'ws_config_set_queue_while_disconnected',
+  proxyFromEnv: 'ws_config_set_proxy_from_env',
+};
+const STRING = {
+  proxy: 'ws_config_set_proxy',
+  servername: 'ws_config_set_server_name',
+  passphrase: 'ws_config_set_client_key_password',
+  userAgent: 'ws_config_set_user_agent',
 };
 const KNOWN_OPTIONS = new Set([
-  ...Object.keys(NUMERIC), ...Object.keys(BOOLEAN),
+  ...Object.keys(NUMERIC), ...Object.keys(BOOLEAN), ...Object.keys(STRING),
   'protocols', 'headers', 'pingPayload', 'finalCloseCodes', 'fatalHttpStatuses',
   'ca', 'cert', 'key', 'rejectUnauthorized', 'caFile', 'certFile', 'keyFile', 'seed',
 ]);
@@ -120,6 +127,11 @@ function configure(cfg, url, protocols, options) {
     if (BOOLEAN[name]) {
       if (typeof value !== 'boolean') throw new TypeError(`options.${name} must be a boolean`);
       check(api[BOOLEAN[name]](cfg, value));
+      continue;
+    }
+    if (STRING[name]) {
+      if (typeof value !== 'string') throw new TypeError(`options.${name} must be a string`);
+      check(api[STRING[name]](cfg, value));
       continue;
     }
     switch (name) {

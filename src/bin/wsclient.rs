@@ -54,6 +54,7 @@ enum Key {
     NoReconnect,
     CaFile,
     Insecure,
+    Proxy,
     Binary,
     Json,
     Count,
@@ -77,6 +78,11 @@ const OPTIONS: &[(&str, Key, &str)] = &[
     ("--no-reconnect", Key::NoReconnect, "end at the first failure or close, like a browser"),
     ("--ca-file PEM", Key::CaFile, "extra trusted CA certificates"),
     ("--insecure", Key::Insecure, "do not verify the server's certificate (tests only)"),
+    (
+        "--proxy URL",
+        Key::Proxy,
+        "http://, https://, socks5:// or socks5h:// proxy ('': none; default: the environment's)",
+    ),
     ("--binary", Key::Binary, "send stdin lines as binary messages"),
     ("--json", Key::Json, "one JSON object per event on stdout, instead of text"),
     ("-n, --count N", Key::Count, "close and exit after N messages arrive"),
@@ -121,6 +127,7 @@ struct Args {
     reconnect: bool,
     ca_file: Option<String>,
     insecure: bool,
+    proxy: Option<String>,
     binary: bool,
     json: bool,
     count: Option<u64>,
@@ -149,6 +156,7 @@ fn parse_args() -> Result<Args, String> {
         reconnect: true,
         ca_file: None,
         insecure: false,
+        proxy: None,
         binary: false,
         json: false,
         count: None,
@@ -198,6 +206,7 @@ fn parse_args() -> Result<Args, String> {
             Key::NoReconnect => a.reconnect = false,
             Key::CaFile => a.ca_file = Some(value()?),
             Key::Insecure => a.insecure = true,
+            Key::Proxy => a.proxy = Some(value()?),
             Key::Binary => a.binary = true,
             Key::Json => a.json = true,
             Key::Count => a.count = Some(number(value()?)?),
@@ -241,6 +250,9 @@ fn config(a: &Args) -> Result<Config, String> {
         c.set_ca_file(path).map_err(e)?;
     }
     c.tls.insecure = a.insecure;
+    if let Some(proxy) = &a.proxy {
+        c.set_proxy(proxy).map_err(e)?;
+    }
     Ok(c)
 }
 

@@ -144,7 +144,7 @@ impl Default for ReconnectPolicy {
         ReconnectPolicy {
             enabled: true,
             final_close_codes: Vec::new(),
-            fatal_http_statuses: vec![401, 403, 404],
+            fatal_http_statuses: vec![401, 403, 404, 407],
         }
     }
 }

@@ -2,6 +2,7 @@
 //! It sleeps in `poll(2)` on the socket and the wake-up pipe; commands from
 //! the caller arrive over the channel and are drained on every wake-up.
 
+mod proxy;
 pub(crate) mod session;
 pub(crate) mod transport;
 
@@ -148,6 +149,11 @@ fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
                 }
                 let ending = match e.kind {
                     ws_error_kind::WS_ERROR_HANDSHAKE_REJECTED => Ending::Rejected(e.http_status),
+                    // An HTTP proxy's refusal (407: authentication) counts
+                    // like the server's: final when its status is.
+                    ws_error_kind::WS_ERROR_PROXY if e.http_status > 0 => {
+                        Ending::Rejected(e.http_status)
+                    }
                     _ => Ending::Failure,
                 };
                 (ending, Some(e), Closed::abnormal(""))

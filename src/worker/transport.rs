@@ -85,9 +85,52 @@ impl OutFrames {
     }
 }
 
-enum Inner {
-    Plain(TcpStream),
+/// The TCP connection to the server or to the proxy, plain or (to an
+/// `https://` proxy) TLS: what the WebSocket's own TLS, if any, runs over.
+#[derive(Debug)]
+pub enum Tunnel {
+    /// Plain TCP.
+    Tcp(TcpStream),
+    /// TLS to an `https://` proxy.
     Tls(Box<native_tls::TlsStream<TcpStream>>),
+}
+
+impl Tunnel {
+    fn fd(&self) -> RawFd {
+        match self {
+            Tunnel::Tcp(s) => s.as_raw_fd(),
+            Tunnel::Tls(s) => s.get_ref().as_raw_fd(),
+        }
+    }
+}
+
+impl Read for Tunnel {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Tunnel::Tcp(s) => s.read(buf),
+            Tunnel::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Tunnel {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Tunnel::Tcp(s) => s.write(buf),
+            Tunnel::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Tunnel::Tcp(s) => s.flush(),
+            Tunnel::Tls(s) => s.flush(),
+        }
+    }
+}
+
+enum Inner {
+    Plain(Tunnel),
+    Tls(Box<native_tls::TlsStream<Tunnel>>),
     /// Fuzzing: what the server sends, from memory; writes are kept.
     #[cfg(fuzzing)]
     Memory(fuzz::Memory),
@@ -125,8 +168,8 @@ impl Stream {
     /// The socket's fd, for `poll(2)`.
     pub fn fd(&self) -> RawFd {
         match &self.inner {
-            Inner::Plain(s) => s.as_raw_fd(),
-            Inner::Tls(s) => s.get_ref().as_raw_fd(),
+            Inner::Plain(s) => s.fd(),
+            Inner::Tls(s) => s.get_ref().fd(),
             #[cfg(fuzzing)]
             Inner::Memory(_) => -1,
         }
@@ -235,7 +278,7 @@ pub struct Connected {
 
 /// Waits on one socket with the attempt's deadline; calls `on_wake` when the
 /// wake-up pipe fires, which returns true to abort.
-struct Waiter<'a> {
+pub(crate) struct Waiter<'a> {
     wake_fd: RawFd,
     /// The connect timeout, then the handshake timeout.
     budget: crate::policy::connect::ConnectBudget,
@@ -243,7 +286,7 @@ struct Waiter<'a> {
 }
 
 impl Waiter<'_> {
-    fn wait(&mut self, fd: RawFd, events: i16, what: &str) -> Result<i16, ConnectFail> {
+    pub(crate) fn wait(&mut self, fd: RawFd, events: i16, what: &str) -> Result<i16, ConnectFail> {
         loop {
             let deadline = self.budget.check(Instant::now()).map_err(|phase| {
                 ConnError::new(WS_ERROR_CONNECT_TIMEOUT, format!("{phase} timeout during {what}"))
@@ -278,14 +321,32 @@ pub fn connect(
     );
     let mut waiter = Waiter { wake_fd, budget, on_wake };
 
-    let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
+    let proxy = config.proxy_for(target).map_err(|e| ConnError::new(WS_ERROR_PROXY, e.message))?;
+    // Where the TCP connection goes: the proxy, or the server.
+    let (dial_host, dial_port, dialed) = match &proxy {
+        Some(p) => (p.host.as_str(), p.port, format!("proxy {}", p.shown)),
+        None => (target.host.as_str(), target.port, host.clone()),
+    };
+    let in_proxy = |e: ConnError| match &proxy {
+        Some(p) => ConnError {
+            kind: WS_ERROR_PROXY,
+            message: format!("proxy {}: {}", p.shown, e.message),
+            ..e
+        },
+        None => e,
+    };
+    let addrs: Vec<SocketAddr> = (dial_host, dial_port)
         .to_socket_addrs()
-        .map_err(|e| ConnError::new(WS_ERROR_DNS, format!("cannot resolve {host}: {e}")))?
+        .map_err(|e| {
+            in_proxy(ConnError::new(WS_ERROR_DNS, format!("cannot resolve {dialed}: {e}")))
+        })?
         .collect();
     if addrs.is_empty() {
-        return Err(ConnError::new(WS_ERROR_DNS, format!("{host} has no address")).into());
+        return Err(
+            in_proxy(ConnError::new(WS_ERROR_DNS, format!("{dialed} has no address"))).into()
+        );
     }
-    log!(WS_LOG_DEBUG, handle, "{host} resolved to {addrs:?}");
+    log!(WS_LOG_DEBUG, handle, "{dialed} resolved to {addrs:?}");
 
     let mut last = None;
     let mut tcp = None;
@@ -301,10 +362,11 @@ pub fn connect(
     }
     let tcp = match tcp {
         Some(t) => t,
-        None => return Err(last.expect("at least one address was tried").into()),
+        None => return Err(in_proxy(last.expect("at least one address was tried")).into()),
     };
     let _ = tcp.set_nodelay(true);
-    // TLS and the upgrade have their own budget, from here.
+    // TLS and the upgrade (and the proxy's handshake) have their own
+    // budget, from here.
     waiter.budget.connected(Instant::now());
     log!(
         WS_LOG_DEBUG,
@@ -312,35 +374,68 @@ pub fn connect(
         "TCP connected to {}",
         tcp.peer_addr().map_or_else(|e| e.to_string(), |a| a.to_string())
     );
+    let fd = tcp.as_raw_fd();
+    let mut tunnel = Tunnel::Tcp(tcp);
+    if let Some(p) = &proxy {
+        if p.kind == crate::config::proxy::ProxyKind::Https {
+            let connector = config
+                .proxy_tls_connector()
+                .map_err(|e| ConnError::new(WS_ERROR_PROXY, e.message))?;
+            let Tunnel::Tcp(tcp) = tunnel else { unreachable!("plain until here") };
+            let s =
+                tls_handshake(&connector, &p.host, tcp, fd, &mut waiter, &dialed).map_err(|f| {
+                    match f {
+                        ConnectFail::Failed(e) => {
+                            ConnectFail::Failed(ConnError { kind: WS_ERROR_PROXY, ..e })
+                        }
+                        other => other,
+                    }
+                })?;
+            tunnel = Tunnel::Tls(Box::new(s));
+        }
+        let agent = config.user_agent.as_ref().and_then(|a| a.to_str().ok());
+        super::proxy::tunnel(&mut tunnel, fd, &mut waiter, p, &target.host, target.port, agent)?;
+        log!(WS_LOG_DEBUG, handle, "{dialed}: tunnel to {host} open");
+    }
 
     let stream = match &config.connector {
-        None => Stream::new(Inner::Plain(tcp)),
+        None => Stream::new(Inner::Plain(tunnel)),
         Some(connector) => {
-            let fd = tcp.as_raw_fd();
             let name = config.tls.server_name.as_deref().unwrap_or(&target.host);
-            let mut attempt = connector.connect(name, tcp);
-            loop {
-                match attempt {
-                    Ok(s) => {
-                        log!(WS_LOG_DEBUG, handle, "TLS handshake with {host} done");
-                        break Stream::new(Inner::Tls(Box::new(s)));
-                    }
-                    Err(native_tls::HandshakeError::Failure(e)) => {
-                        return Err(ConnError::new(
-                            WS_ERROR_TLS,
-                            format!("TLS handshake with {host} failed: {}", tls_reason(&e)),
-                        )
-                        .into())
-                    }
-                    Err(native_tls::HandshakeError::WouldBlock(mid)) => {
-                        waiter.wait(fd, libc::POLLIN, "the TLS handshake")?;
-                        attempt = mid.handshake();
-                    }
-                }
-            }
+            let s = tls_handshake(connector, name, tunnel, fd, &mut waiter, &host)?;
+            Stream::new(Inner::Tls(Box::new(s)))
         }
     };
     upgrade(config, handle, stream, &mut waiter)
+}
+
+/// A nonblocking TLS handshake over `stream`, verifying `name`; `shown`
+/// names the peer in messages.
+fn tls_handshake<S: Read + Write + std::fmt::Debug>(
+    connector: &native_tls::TlsConnector,
+    name: &str,
+    stream: S,
+    fd: RawFd,
+    waiter: &mut Waiter<'_>,
+    shown: &str,
+) -> Result<native_tls::TlsStream<S>, ConnectFail> {
+    let mut attempt = connector.connect(name, stream);
+    loop {
+        match attempt {
+            Ok(s) => return Ok(s),
+            Err(native_tls::HandshakeError::Failure(e)) => {
+                return Err(ConnError::new(
+                    WS_ERROR_TLS,
+                    format!("TLS handshake with {shown} failed: {}", tls_reason(&e)),
+                )
+                .into())
+            }
+            Err(native_tls::HandshakeError::WouldBlock(mid)) => {
+                waiter.wait(fd, libc::POLLIN, "the TLS handshake")?;
+                attempt = mid.handshake();
+            }
+        }
+    }
 }
 
 /// The HTTP upgrade on a connected (and maybe TLS) stream.

@@ -46,6 +46,7 @@ const enums = Object.freeze({
     WS_ERROR_MESSAGE_TOO_LARGE: 9,
     WS_ERROR_HEARTBEAT_TIMEOUT: 10,
     WS_ERROR_INTERNAL: 11,
+    WS_ERROR_PROXY: 12,
   }),
   ws_event_type: Object.freeze({
     WS_EVENT_NONE: 0,
@@ -162,6 +163,8 @@ const setters = Object.freeze({
   ws_config_set_ping_interval_ms: "int32_t ws_config_set_ping_interval_ms(uint64_t cfg, uint32_t ms)",
   ws_config_set_ping_payload: "int32_t ws_config_set_ping_payload(uint64_t cfg, const char * text)",
   ws_config_set_pong_timeout_ms: "int32_t ws_config_set_pong_timeout_ms(uint64_t cfg, uint32_t ms)",
+  ws_config_set_proxy: "int32_t ws_config_set_proxy(uint64_t cfg, const char * url)",
+  ws_config_set_proxy_from_env: "int32_t ws_config_set_proxy_from_env(uint64_t cfg, bool enabled)",
   ws_config_set_queue_limit: "int32_t ws_config_set_queue_limit(uint64_t cfg, uint64_t max_messages, uint64_t max_bytes)",
   ws_config_set_queue_max_bytes: "int32_t ws_config_set_queue_max_bytes(uint64_t cfg, uint64_t max_bytes)",
   ws_config_set_queue_max_messages: "int32_t ws_config_set_queue_max_messages(uint64_t cfg, uint64_t max_messages)",

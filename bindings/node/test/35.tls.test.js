@@ -75,3 +75,12 @@ test('a client certificate: cert and key as PEM (strings or Buffers), or as file
   assert.throws(() => new WebSocket(server.url, { cert: read('server.pem') }), /go together/);
   await server.stop();
 });
+
+test('servername: the TLS name verified (and sent in SNI)', skip, async () => {
+  const server = await tlsServer(read('server.pem'));
+  const ca = read('ca.pem');
+  assert.strictEqual(await opens(server.url, { ca, servername: 'localhost' }), 'open');
+  assert.strictEqual(await opens(server.url, { ca, servername: 'other.example' }), 'TLS');
+  assert.throws(() => new WebSocket(server.url, { servername: 5 }), TypeError);
+  await server.stop();
+});

@@ -27,9 +27,11 @@ async def echo(ws: ServerConnection) -> None:
 class Server:
     """A websockets server that can be stopped, restarted on its port, and paused."""
 
-    def __init__(self, handler: Handler = echo, process_request: Optional[Callable[..., Any]] = None) -> None:
+    def __init__(self, handler: Handler = echo, process_request: Optional[Callable[..., Any]] = None,
+                 **serve_options: Any) -> None:
         self.handler = handler
         self.process_request = process_request
+        self.serve_options = serve_options  # ssl=, process_response=, subprotocols=, ...
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -48,7 +50,8 @@ class Server:
     def start(self) -> None:
         async def go() -> Any:
             return await serve(
-                self._handle, "127.0.0.1", self.port, max_size=None, process_request=self.process_request
+                self._handle, "127.0.0.1", self.port, max_size=None, process_request=self.process_request,
+                **self.serve_options,
             )
 
         self.server = self._run(go())
@@ -68,7 +71,7 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if self.serve_options.get('ssl') else 'ws'}://127.0.0.1:{self.port}"
 
     def shutdown(self) -> None:
         try:
@@ -100,8 +103,9 @@ def reject(status: int) -> Callable[..., Any]:
 def make_server() -> Iterator[Callable[..., Server]]:
     made = []
 
-    def make(handler: Handler = echo, process_request: Optional[Callable[..., Any]] = None) -> Server:
-        s = Server(handler, process_request)
+    def make(handler: Handler = echo, process_request: Optional[Callable[..., Any]] = None,
+             **serve_options: Any) -> Server:
+        s = Server(handler, process_request, **serve_options)
         made.append(s)
         return s
 

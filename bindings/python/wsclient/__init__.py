@@ -12,7 +12,7 @@ messages, as a thin ctypes layer over the wsclient C library::
 ``wsclient.aio`` has the asyncio version.
 """
 
-from ._client import Data, Message, State, Stats, WebSocket, connect
+from ._client import Data, Headers, Message, PongWaiter, Response, State, Stats, WebSocket, connect
 from ._errors import (
     ConnectError,
     ConnectionClosed,
@@ -22,6 +22,7 @@ from ._errors import (
     FileError,
     HandshakeError,
     HeartbeatTimeout,
+    ProxyError,
     InternalError,
     InvalidArgument,
     InvalidHandle,
@@ -38,6 +39,8 @@ from ._errors import (
     WebSocketError,
 )
 from ._native import lib as _lib
+from ._options import ConnectionOptions, Options
+from . import aio  # noqa: E402 - after the names it uses
 
 #: Version of the C library in use.
 library_version: str = _lib.ws_version().decode()
@@ -50,6 +53,12 @@ __all__ = [
     "Stats",
     "Data",
     "Message",
+    "Options",
+    "ConnectionOptions",
+    "Response",
+    "Headers",
+    "PongWaiter",
+    "aio",
     "library_version",
     "WebSocketError",
     "InvalidArgument",
@@ -73,4 +82,5 @@ __all__ = [
     "ProtocolError",
     "NetworkError",
     "HeartbeatTimeout",
+    "ProxyError",
 ]

@@ -44,6 +44,7 @@ WS_ERROR_NETWORK = 8
 WS_ERROR_MESSAGE_TOO_LARGE = 9
 WS_ERROR_HEARTBEAT_TIMEOUT = 10
 WS_ERROR_INTERNAL = 11
+WS_ERROR_PROXY = 12
 
 # enum ws_event_type
 WS_EVENT_NONE = 0
@@ -101,6 +102,7 @@ ENUMS: Dict[str, Dict[str, int]] = {
         'WS_ERROR_MESSAGE_TOO_LARGE': WS_ERROR_MESSAGE_TOO_LARGE,
         'WS_ERROR_HEARTBEAT_TIMEOUT': WS_ERROR_HEARTBEAT_TIMEOUT,
         'WS_ERROR_INTERNAL': WS_ERROR_INTERNAL,
+        'WS_ERROR_PROXY': WS_ERROR_PROXY,
     },
     'ws_event_type': {
         'WS_EVENT_NONE': WS_EVENT_NONE,
@@ -214,6 +216,8 @@ SETTERS: Dict[str, List[Tuple[str, str]]] = {
     'ws_config_set_ping_interval_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
     'ws_config_set_ping_payload': [('cfg', 'uint64_t'), ('text', 'const char *')],
     'ws_config_set_pong_timeout_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
+    'ws_config_set_proxy': [('cfg', 'uint64_t'), ('url', 'const char *')],
+    'ws_config_set_proxy_from_env': [('cfg', 'uint64_t'), ('enabled', 'bool')],
     'ws_config_set_queue_limit': [('cfg', 'uint64_t'), ('max_messages', 'uint64_t'), ('max_bytes', 'uint64_t')],
     'ws_config_set_queue_max_bytes': [('cfg', 'uint64_t'), ('max_bytes', 'uint64_t')],
     'ws_config_set_queue_max_messages': [('cfg', 'uint64_t'), ('max_messages', 'uint64_t')],

@@ -3,7 +3,7 @@ them."""
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from typing import Any, Dict, Optional, Type
 
 from . import _c, _native
 
@@ -55,6 +55,8 @@ class ConnectionClosed(WebSocketError):
         self.code = code
         #: The close reason, when known.
         self.reason = reason
+        #: True when the connection reconnects after this (``raise_on_disconnect``).
+        self.reconnecting = False
 
 
 class Timeout(WebSocketError, TimeoutError):
@@ -111,6 +113,8 @@ class HandshakeError(WebSocketError):
         super().__init__(message, status=http_status)
         #: The HTTP status of the rejection (e.g. 403); also in ``status``.
         self.http_status = http_status
+        #: The rejection (``status``, ``headers``, the first bytes of ``body``), when the library kept it.
+        self.response: Optional[Any] = None
 
     @property
     def status_code(self) -> int:
@@ -128,6 +132,15 @@ class NetworkError(WebSocketError, ConnectionError):
 
 class HeartbeatTimeout(WebSocketError, TimeoutError):
     """No sign of life from the server within pong_timeout after a ping."""
+
+
+class ProxyError(WebSocketError, ConnectionError):
+    """The proxy could not be reached or refused the tunnel (``http_status``
+    holds an HTTP proxy's status: 407 when it wants credentials)."""
+
+    def __init__(self, message: str = "", *, http_status: int = 0) -> None:
+        super().__init__(message)
+        self.http_status = http_status
 
 
 _BY_STATUS: Dict[int, Type[WebSocketError]] = {
@@ -158,6 +171,7 @@ _BY_KIND: Dict[int, Type[WebSocketError]] = {
     _c.WS_ERROR_MESSAGE_TOO_LARGE: MessageTooLarge,
     _c.WS_ERROR_HEARTBEAT_TIMEOUT: HeartbeatTimeout,
     _c.WS_ERROR_INTERNAL: InternalError,
+    _c.WS_ERROR_PROXY: ProxyError,
 }
 
 
@@ -178,4 +192,6 @@ def from_event(kind: int, message: str, http_status: int = 0) -> WebSocketError:
     cls = _BY_KIND.get(kind, WebSocketError)
     if cls is HandshakeError:
         return HandshakeError(message, http_status=http_status)
+    if cls is ProxyError:
+        return ProxyError(message, http_status=http_status)
     return cls(message)

@@ -98,6 +98,8 @@ class Stats(ctypes.Structure):
 
 
 CALLBACK = ctypes.CFUNCTYPE(None, POINTER(Event), c_void_p)
+#: ws_log_fn: level, handle, message, user_data.
+LOGGER = ctypes.CFUNCTYPE(None, c_int32, c_uint64, c_char_p, c_void_p)
 
 _H = c_uint64  # ws_handle and ws_config
 _S = c_int32  # ws_status
@@ -122,6 +124,11 @@ _PROTOTYPES = {
     "ws_queue_attach": (_S, [_H, _H]),
     "ws_queue_poll": (_S, [_H, POINTER(Event), c_size_t, c_int32, POINTER(c_size_t)]),
     "ws_set_header": (_S, [_H, c_char_p, c_char_p]),
+    "ws_ping": (_S, [_H, c_char_p, c_size_t]),
+    "ws_set_logger": (_S, [c_int32, LOGGER, c_void_p]),
+    "ws_response_status": (_S, [_H, POINTER(c_uint16)]),
+    "ws_response_headers": (_S, [_H, c_char_p, c_size_t, POINTER(c_size_t)]),
+    "ws_response_body": (_S, [_H, c_char_p, c_size_t, POINTER(c_size_t)]),
 }
 #: The config setters, from the header: cfg, then the option's arguments.
 _PROTOTYPES.update({name: (_S, [_CTYPES[t] for _, t in params]) for name, params in _c.SETTERS.items()})
@@ -139,6 +146,21 @@ def _load() -> ctypes.CDLL:
 
 
 lib = _load()
+
+
+def read_buffer(fn: Any, handle: int) -> bytes:
+    """The bytes a ``(handle, buf, len, *out_len)`` query gives (``WS_ERR_BUFFER_TOO_SMALL``: again, larger)."""
+    size = 1024
+    for _ in range(3):
+        buf = ctypes.create_string_buffer(size)
+        out = c_size_t(0)
+        status = fn(handle, buf, size, ctypes.byref(out))
+        if status == _c.WS_OK:
+            return buf.raw[:out.value]
+        if status != _c.WS_ERR_BUFFER_TOO_SMALL:
+            return b""
+        size = out.value + 1
+    return b""
 
 
 def last_error_message() -> str:

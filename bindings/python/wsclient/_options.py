@@ -1,14 +1,20 @@
 """Options of ``WebSocket()`` -> the C config: only the options given are
 passed, so every other one keeps the library's default (the ``WS_DEFAULT_*``
-of wsclient.h)."""
+of wsclient.h). ``Options`` is their one typed list: ``WebSocket()``,
+``connect()`` and ``wsclient.aio`` take it as keyword arguments."""
 
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Dict, Tuple
+import difflib
+import ssl as _ssl
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
 
 from . import _errors as errors
 from ._errors import check
+
+if TYPE_CHECKING:
+    from ._client import Message, WebSocket
 
 #: Option -> (C setter, kind of its value). Only the options given are
 #: passed: the others keep the library's defaults.
@@ -41,8 +47,95 @@ _OPTIONS: Dict[str, Tuple[str, str]] = {
     "seed": ("ws_config_set_random_seed", "u64"),
     "queue_limit": ("ws_config_set_queue_max_messages", "u64"),
     "queue_limit_bytes": ("ws_config_set_queue_max_bytes", "u64"),
+    "server_hostname": ("ws_config_set_server_name", "text"),
+    "user_agent": ("ws_config_set_user_agent", "text"),
+    "proxy": ("ws_config_set_proxy", "text"),
+    "proxy_from_env": ("ws_config_set_proxy_from_env", "bool"),
 }
 _BITS = {"u16": 16, "u32": 32, "u64": 64, "size": 8 * ctypes.sizeof(ctypes.c_size_t)}
+
+Headers = Union[Mapping[str, str], Sequence[Tuple[str, str]]]
+
+
+class ConnectionOptions(TypedDict, total=False):
+    """The keyword options of a connection (all but ``on_message``, which
+    ``wsclient.aio`` uses itself). None, or an option not given, keeps the
+    library's default. Times are in seconds."""
+
+    headers: Optional[Headers]
+    subprotocols: Optional[Sequence[str]]
+    connect_timeout: Optional[float]
+    handshake_timeout: Optional[float]
+    receive_max_events: Optional[int]
+    receive_max_bytes: Optional[int]
+    max_frame_size: Optional[int]
+    close_timeout: Optional[float]
+    ping_interval: Optional[float]
+    pong_timeout: Optional[float]
+    ping_payload: Optional[str]
+    reconnect: Optional[bool]
+    initial_delay: Optional[float]
+    max_delay: Optional[float]
+    multiplier: Optional[float]
+    jitter: Optional[float]
+    max_attempts: Optional[int]
+    max_redirects: Optional[int]
+    min_uptime: Optional[float]
+    final_close_codes: Optional[Sequence[int]]
+    fatal_http_statuses: Optional[Sequence[int]]
+    queue_limit: Optional[int]
+    queue_limit_bytes: Optional[int]
+    queue_while_disconnected: Optional[bool]
+    max_message_size: Optional[int]
+    read_buffer_size: Optional[int]
+    ca_file: Optional[str]
+    client_cert: Optional[Tuple[str, str]]
+    insecure: Optional[bool]
+    #: An ``ssl.SSLContext`` or a mapping of its options (websocket-client's ``sslopt``).
+    ssl: Optional[Union[_ssl.SSLContext, Mapping[str, Any], bool]]
+    #: The TLS server name (SNI and the name verified) instead of the URL's host.
+    server_hostname: Optional[str]
+    #: The User-Agent header ("" sends none); the default is ``wsclient/VERSION``.
+    user_agent: Optional[str]
+    #: ``http://``, ``https://``, ``socks5://`` or ``socks5h://`` proxy, with
+    #: ``user:password@`` if it needs them; "" goes direct. The default is the
+    #: environment's (``https_proxy``, ``http_proxy``, ``all_proxy``, ``no_proxy``).
+    proxy: Optional[str]
+    #: Whether the environment's proxy variables apply (default True).
+    proxy_from_env: Optional[bool]
+    #: ``recv()`` raises ``ConnectionClosed`` (``reconnecting`` True) when an
+    #: open connection ends and a reconnect follows, instead of going on silently.
+    raise_on_disconnect: Optional[bool]
+    seed: Optional[int]
+    on_open: Optional[Callable[["WebSocket"], Any]]
+    on_error: Optional[Callable[["WebSocket", errors.WebSocketError], Any]]
+    on_close: Optional[Callable[["WebSocket", int, str], Any]]
+    on_reconnecting: Optional[Callable[["WebSocket", int, float, errors.WebSocketError], Any]]
+    on_ping: Optional[Callable[["WebSocket", bytes], Any]]
+    on_pong: Optional[Callable[["WebSocket", bytes], Any]]
+
+
+class Options(ConnectionOptions, total=False):
+    """Every keyword option of ``WebSocket()`` and ``connect()``."""
+
+    on_message: Optional[Callable[["WebSocket", "Message"], Any]]
+
+
+#: Every option name of ``WebSocket()`` that goes to the C config.
+OPTION_NAMES = frozenset(_OPTIONS)
+#: The callbacks, in the order of ``WebSocket``'s attributes.
+CALLBACKS = ("on_open", "on_message", "on_error", "on_close", "on_reconnecting", "on_pong", "on_ping")
+#: Every keyword option ``WebSocket()`` takes.
+ALL_NAMES = frozenset(Options.__required_keys__ | Options.__optional_keys__)
+
+
+def check_names(where: str, names: Any, allowed: "frozenset[str]" = ALL_NAMES) -> None:
+    """A TypeError, as Python gives for a misspelt keyword, naming the closest option."""
+    for name in names:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, sorted(allowed), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TypeError(f"{where} got an unexpected keyword argument {name!r}{hint}")
 
 
 def _uint(name: str, value: int, kind: str) -> int:
@@ -71,18 +164,110 @@ def _args(name: str, kind: str, value: Any) -> Tuple[Any, ...]:
     return (bool(value),) if kind == "bool" else (float(value),)
 
 
-def configure(lib: Any, cfg: int, url: str, headers: Any, subprotocols: Any, options: Dict[str, Any]) -> None:
+# --- TLS: an ssl.SSLContext-shaped subset -> the C setters -------------------------------------
+
+#: The keys of ``ssl={...}`` (websocket-client's ``sslopt`` and ``SSLContext``'s argument names).
+SSL_KEYS = ("ca_certs", "cafile", "cadata", "certfile", "keyfile", "password", "server_hostname",
+            "check_hostname", "cert_reqs")
+_UNMAPPED = {
+    "ciphers": "the cipher list is OpenSSL's default",
+    "ecdh_curve": "the curves are OpenSSL's defaults",
+    "ssl_version": "the TLS version is negotiated (1.2 or later)",
+    "ca_cert_path": "give the CA certificates as ca_certs (a file) or cadata (PEM text)",
+    "capath": "give the CA certificates as cafile (a file) or cadata (PEM text)",
+    "context": "pass the SSLContext itself as ssl=",
+}
+
+
+def _der_to_pem(der: bytes) -> str:
+    """DER certificates, one after the other (as SSLContext's cadata takes them), as PEM."""
+    out, i = [], 0
+    while i < len(der):
+        if der[i] != 0x30 or i + 2 > len(der):
+            raise errors.InvalidArgument("cadata: bytes that are not DER certificates")
+        n = der[i + 1]
+        head = 2
+        if n & 0x80:
+            width = n & 0x7F
+            n, head = int.from_bytes(der[i + 2:i + 2 + width], "big"), 2 + width
+        out.append(_ssl.DER_cert_to_PEM_cert(der[i:i + head + n]))
+        i += head + n
+    return "".join(out)
+
+
+def _verification(cert_reqs: Any, check_hostname: Any) -> List[Tuple[str, Tuple[Any, ...]]]:
+    if cert_reqs == _ssl.CERT_NONE:
+        return [("ws_config_set_insecure", (True,))]
+    if cert_reqs == _ssl.CERT_OPTIONAL:
+        raise errors.InvalidArgument("ssl: cert_reqs=CERT_OPTIONAL cannot be mapped: the server's certificate is "
+                                     "always verified (CERT_REQUIRED) unless cert_reqs=CERT_NONE turns it off")
+    if check_hostname is False:
+        raise errors.InvalidArgument("ssl: check_hostname=False with verification on cannot be mapped: give the "
+                                     "name the certificate holds as server_hostname=, or cert_reqs=CERT_NONE "
+                                     "to turn verification off (tests only)")
+    return []
+
+
+def _password(value: Any) -> bytes:
+    if callable(value):
+        value = value()
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def ssl_calls(value: Any) -> List[Tuple[str, Tuple[Any, ...]]]:
+    """The C setter calls for ``ssl=``: an ``ssl.SSLContext``, a mapping of
+    ``SSL_KEYS``, or True (the defaults). A clear error for what cannot be mapped."""
+    if value is True:
+        return []
+    if isinstance(value, _ssl.SSLContext):
+        calls = _verification(value.verify_mode, value.check_hostname)
+        # What load_verify_locations loaded (cafile, cadata); the system's roots stay trusted.
+        cas = value.get_ca_certs(binary_form=True)
+        if cas and value.verify_mode != _ssl.CERT_NONE:
+            calls.append(("ws_config_set_ca_pem", ("".join(map(_ssl.DER_cert_to_PEM_cert, cas)).encode(),)))
+        return calls
+    if not isinstance(value, Mapping):
+        raise TypeError(f"ssl must be an ssl.SSLContext or a mapping, not {type(value).__name__}")
+    for key in value:
+        if key not in SSL_KEYS:
+            why = _UNMAPPED.get(key, "it has no counterpart in wsclient")
+            raise errors.InvalidArgument(f"ssl: {key!r} cannot be mapped ({why}); the keys wsclient takes are "
+                                         + ", ".join(SSL_KEYS))
+    calls = _verification(value.get("cert_reqs"), value.get("check_hostname"))
+    for key in ("ca_certs", "cafile"):
+        if value.get(key) is not None:
+            calls.append(("ws_config_set_ca_file", (str(value[key]).encode(),)))
+    cadata = value.get("cadata")
+    if cadata is not None:
+        pem = cadata if isinstance(cadata, str) else _der_to_pem(bytes(cadata))
+        calls.append(("ws_config_set_ca_pem", (pem.encode(),)))
+    if value.get("password") is not None:  # before the certificate, whose key it opens
+        calls.append(("ws_config_set_client_key_password", (_password(value["password"]),)))
+    certfile = value.get("certfile")
+    if certfile is not None:
+        keyfile = value.get("keyfile") or certfile  # as load_cert_chain: the key may be in the certfile
+        calls.append(("ws_config_set_client_cert", (str(certfile).encode(), str(keyfile).encode())))
+    elif value.get("keyfile") is not None:
+        raise errors.InvalidArgument("ssl: keyfile without certfile")
+    if value.get("server_hostname") is not None:
+        calls.append(("ws_config_set_server_name", (str(value["server_hostname"]).encode(),)))
+    return calls
+
+
+def configure(lib: Any, cfg: int, url: str, options: Mapping[str, Any]) -> None:
     """Pass the URL and every option given (not None) to the C config."""
     check(lib.ws_config_set_url(cfg, url.encode()))
-    for name, value in headers.items() if isinstance(headers, dict) else (headers or []):
+    headers = options.get("headers")
+    for name, value in headers.items() if isinstance(headers, Mapping) else (headers or []):
         check(lib.ws_config_add_header(cfg, name.encode(), value.encode()))
-    for p in subprotocols or []:
+    for p in options.get("subprotocols") or []:
         check(lib.ws_config_add_subprotocol(cfg, p.encode()))
+    if options.get("ssl") is not None:
+        for setter, args in ssl_calls(options["ssl"]):
+            check(getattr(lib, setter)(cfg, *args))
     for name, value in options.items():
-        if value is not None:
+        if value is not None and name in _OPTIONS:
             setter, kind = _OPTIONS[name]
             check(getattr(lib, setter)(cfg, *_args(name, kind, value)))
-
-
-#: Every option name of ``WebSocket()`` that goes to the C config.
-OPTION_NAMES = frozenset(_OPTIONS)
+    if options.get("on_ping") is not None:
+        check(lib.ws_config_set_ping_events(cfg, True))

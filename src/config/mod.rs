@@ -12,6 +12,9 @@ use std::time::Duration;
 use tungstenite::http::{header::HeaderName, HeaderValue, Uri};
 use url::Url;
 
+pub mod proxy;
+use proxy::{Proxy, ProxyEnv};
+
 /// Default connect timeout in ms: the TCP connect.
 pub const WS_DEFAULT_CONNECT_TIMEOUT_MS: u32 = 10_000;
 /// Default handshake timeout in ms: the TLS handshake and the HTTP upgrade,
@@ -437,6 +440,17 @@ pub struct Config {
     /// The `User-Agent` header sent unless the headers have one (None:
     /// none).
     pub user_agent: Option<HeaderValue>,
+    /// The proxy given by `ws_config_set_proxy` (None with `proxy_set`: go
+    /// direct).
+    pub proxy: Option<Proxy>,
+    /// Whether `ws_config_set_proxy` was called.
+    pub proxy_set: bool,
+    /// Whether the environment's proxy variables apply (without an
+    /// explicit proxy).
+    pub proxy_from_env: bool,
+    /// The environment's proxy variables, read when the connection was
+    /// created.
+    pub proxy_env: ProxyEnv,
 }
 
 /// The `User-Agent` sent by default.
@@ -476,6 +490,10 @@ impl Default for Config {
             max_redirects: 0,
             ping_events: false,
             user_agent: Some(HeaderValue::from_static(USER_AGENT)),
+            proxy: None,
+            proxy_set: false,
+            proxy_from_env: true,
+            proxy_env: ProxyEnv::default(),
         }
     }
 }
@@ -872,6 +890,53 @@ impl Config {
         Ok(())
     }
 
+    /// Go through the proxy at `url` ("": no proxy, and not the
+    /// environment's either).
+    pub fn set_proxy(&mut self, url: &str) -> Result<()> {
+        self.proxy = if url.is_empty() { None } else { Some(Proxy::parse(url)?) };
+        self.proxy_set = true;
+        Ok(())
+    }
+
+    /// Whether the environment's proxy variables apply (default true).
+    pub fn set_proxy_from_env(&mut self, enabled: bool) -> Result<()> {
+        self.proxy_from_env = enabled;
+        Ok(())
+    }
+
+    /// Read the environment's proxy variables, if they apply: when the
+    /// connection is created, on the caller's thread (the environment is
+    /// not safe to read while another thread may change it). A variable
+    /// that is not a proxy URL is an error now rather than at each attempt.
+    pub fn capture_proxy_env(&mut self) -> Result<()> {
+        if self.proxy_set || !self.proxy_from_env {
+            return Ok(());
+        }
+        self.proxy_env = ProxyEnv::capture();
+        for url in
+            [&self.proxy_env.http, &self.proxy_env.https, &self.proxy_env.all].into_iter().flatten()
+        {
+            Proxy::parse(url.trim()).map_err(|e| {
+                Error::new(
+                    e.status,
+                    format!("{} (from the environment's proxy variables)", e.message),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The proxy for the current target, if any.
+    pub fn proxy_for(&self, target: &Target) -> Result<Option<Proxy>> {
+        if self.proxy_set {
+            return Ok(self.proxy.clone());
+        }
+        if !self.proxy_from_env {
+            return Ok(None);
+        }
+        self.proxy_env.proxy_for(target.tls, &target.host)
+    }
+
     /// Use `name` as the TLS server name (SNI and verification).
     pub fn set_server_name(&mut self, name: &str) -> Result<()> {
         if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/')
@@ -965,13 +1030,23 @@ impl Config {
         Ok(())
     }
 
+    /// The TLS settings for an `https://` proxy: the trusted roots of this
+    /// config (and the insecure switch), no client certificate.
+    pub fn proxy_tls_connector(&self) -> Result<native_tls::TlsConnector> {
+        self.connector(false)
+    }
+
     /// Build the TLS connector for `wss://`.
     pub fn tls_connector(&self) -> Result<native_tls::TlsConnector> {
+        self.connector(true)
+    }
+
+    fn connector(&self, with_identity: bool) -> Result<native_tls::TlsConnector> {
         let mut b = native_tls::TlsConnector::builder();
         for c in &self.tls.ca_certs {
             b.add_root_certificate(c.clone());
         }
-        if let Some(id) = &self.tls.identity {
+        if let Some(id) = self.tls.identity.as_ref().filter(|_| with_identity) {
             b.identity(id.clone());
         }
         b.danger_accept_invalid_certs(self.tls.insecure);
