@@ -1,4 +1,7 @@
-// Types for wsclient: a browser-compatible WebSocket that stays connected.
+// Types for wsclient: the WHATWG WebSocket, that stays connected. They need
+// Node's types (@types/node) and no DOM names: they compile with and without
+// lib.dom, and with lib.dom `globalThis.WebSocket = WebSocket` type-checks.
+/// <reference types="node" />
 
 export interface WebSocketOptions {
   /** Extra HTTP headers on the upgrade request. */
@@ -25,7 +28,11 @@ export interface WebSocketOptions {
   pongTimeout?: number;
   /** Send this text as the ping instead of a protocol ping frame. */
   pingPayload?: string | null;
-  /** Reconnect after failures and non-final closes (default true). With false: a browser socket. */
+  /**
+   * Reconnect after failures and non-final closes (default true). With false: a browser socket.
+   * With true, a drop fires `reconnecting` (not `close`), readyState goes back to CONNECTING,
+   * and send() while CONNECTING queues instead of throwing; nothing else changes.
+   */
   reconnect?: boolean;
   /**
    * Initial reconnect delay, ms, at least 1 (default 1000). The first retry after an open
@@ -58,12 +65,33 @@ export interface WebSocketOptions {
   maxMessageSize?: number;
   /** Read buffer, bytes (default 128 KiB). */
   readBufferSize?: number;
+  /** Subprotocols to offer, for the `(url, options)` form. */
+  protocols?: string | string[];
+  /** Extra trusted CA certificates, PEM (as tls.connect takes them): text, a Buffer, or an array of them. */
+  ca?: PEM | PEM[];
+  /** Client certificate chain, PEM; with `key`. */
+  cert?: PEM | PEM[];
+  /** The client certificate's PKCS#8 key, PEM; with `cert`. */
+  key?: PEM | PEM[];
+  /** false skips certificate and host name verification (tests only); default true. */
+  rejectUnauthorized?: boolean;
   /** Path of a PEM file with extra trusted CA certificates. */
-  ca?: string;
-  /** Client certificate and PKCS#8 key, PEM file paths. */
-  cert?: { cert: string; key: string } | [string, string];
-  /** Skip certificate and host name verification (tests only). */
+  caFile?: string;
+  /** Paths of the client certificate chain and its PKCS#8 key, PEM files. */
+  certFile?: string;
+  keyFile?: string;
+  /** Same as `rejectUnauthorized: false`. */
   insecure?: boolean;
+  /** The password of an encrypted PKCS#8 `key`. */
+  passphrase?: string;
+  /** The TLS server name, sent in SNI and verified (default: the URL's host). */
+  servername?: string;
+  /** The User-Agent header (default `wsclient/VERSION`; '' sends none). */
+  userAgent?: string;
+  /** An HTTP CONNECT or SOCKS5 proxy URL ('' : none; default: from the environment). */
+  proxy?: string;
+  /** Read https_proxy, http_proxy, all_proxy, no_proxy when no proxy is set (default true). */
+  proxyFromEnv?: boolean;
   /** Seed of the backoff jitter. */
   seed?: number | bigint;
 }
@@ -95,20 +123,65 @@ export class WebSocketError extends Error {
   httpStatus?: number;
 }
 
-export class MessageEvent extends Event {
-  readonly data: string | Buffer | ArrayBuffer | Blob;
+/** PEM text, as a string or bytes. */
+export type PEM = string | Uint8Array;
+
+/** What send() takes: anything else is sent as its string (WebIDL). */
+export type SendData = string | ArrayBufferLike | ArrayBufferView | Blob;
+
+export interface EventInitDict {
+  bubbles?: boolean;
+  cancelable?: boolean;
+  composed?: boolean;
+}
+
+export interface MessageEventInit<T = unknown> extends EventInitDict {
+  data?: T;
+  origin?: string;
+  lastEventId?: string;
+  source?: unknown;
+  ports?: unknown[];
+}
+
+/** Node's own MessageEvent. `data`: a string, or a Blob / ArrayBuffer (binaryType). */
+export class MessageEvent<T = any> extends Event {
+  constructor(type: string, init?: MessageEventInit<T>);
+  readonly data: T;
   readonly origin: string;
+  readonly lastEventId: string;
+  readonly source: unknown;
+  readonly ports: ReadonlyArray<unknown>;
+}
+
+export interface CloseEventInit extends EventInitDict {
+  code?: number;
+  reason?: string;
+  wasClean?: boolean;
 }
 
 export class CloseEvent extends Event {
+  constructor(type: string, init?: CloseEventInit);
   readonly code: number;
   readonly reason: string;
   readonly wasClean: boolean;
 }
 
+export interface ErrorEventInit extends EventInitDict {
+  message?: string;
+  filename?: string;
+  lineno?: number;
+  colno?: number;
+  error?: unknown;
+}
+
+/** The `error` event: `error` is a WebSocketError saying what went wrong. */
 export class ErrorEvent extends Event {
-  readonly error: WebSocketError;
+  constructor(type: string, init?: ErrorEventInit);
+  readonly error: any;
   readonly message: string;
+  readonly filename: string;
+  readonly lineno: number;
+  readonly colno: number;
 }
 
 export interface ReconnectingEvent extends Event {
@@ -123,8 +196,15 @@ export interface ReconnectingEvent extends Event {
 }
 
 export interface PongEvent extends Event {
-  /** Round-trip time, ms. */
+  /** Round-trip time, ms (0 for a pong the server sent unasked). */
   readonly rtt: number;
+  /** The pong's payload. */
+  readonly data: Buffer;
+}
+
+export interface PingEvent extends Event {
+  /** The server ping's payload (the library has answered it). */
+  readonly data: Buffer;
 }
 
 export interface WebSocketEventMap {
@@ -134,10 +214,36 @@ export interface WebSocketEventMap {
   close: CloseEvent;
   reconnecting: ReconnectingEvent;
   pong: PongEvent;
+  ping: PingEvent;
+}
+
+/** ws-style listener arguments. */
+export interface WsListeners {
+  open: () => void;
+  message: (data: Buffer | ArrayBuffer, isBinary: boolean) => void;
+  close: (code: number, reason: Buffer) => void;
+  error: (error: WebSocketError) => void;
+  ping: (data: Buffer) => void;
+  pong: (data: Buffer) => void;
+  reconnecting: (event: ReconnectingEvent) => void;
+}
+
+// Handler attributes take what lib.dom's take, so that with lib.dom
+// `globalThis.WebSocket = WebSocket` type-checks (onerror an Event, as
+// there; addEventListener('error', ...) gives the ErrorEvent).
+type Handler<E> = (ev: E) => unknown;
+type Listener<E> = Handler<E> | { handleEvent(ev: E): unknown };
+interface ListenerOptions {
+  capture?: boolean;
+  once?: boolean;
+  passive?: boolean;
+  signal?: AbortSignal;
 }
 
 export class WebSocket extends EventTarget {
-  constructor(url: string | URL, protocols?: string | string[], options?: WebSocketOptions);
+  constructor(url: string | URL, protocols?: string | string[]);
+  constructor(url: string | URL, protocols: string | string[] | undefined, options: WebSocketOptions);
+  constructor(url: string | URL, options: WebSocketOptions);
   static readonly CONNECTING: 0;
   static readonly OPEN: 1;
   static readonly CLOSING: 2;
@@ -146,32 +252,52 @@ export class WebSocket extends EventTarget {
   readonly OPEN: 1;
   readonly CLOSING: 2;
   readonly CLOSED: 3;
+  /** The serialised URL (http: and https: become ws: and wss:). */
   readonly url: string;
-  /** Goes back to CONNECTING (0) while reconnecting. */
+  /** With reconnect on, goes back to CONNECTING (0) while reconnecting. */
   readonly readyState: 0 | 1 | 2 | 3;
   readonly protocol: string;
   readonly extensions: string;
   readonly bufferedAmount: number;
   readonly stats: Stats;
-  binaryType: 'nodebuffer' | 'arraybuffer' | 'blob';
-  onopen: ((this: WebSocket, ev: Event) => unknown) | null;
-  onmessage: ((this: WebSocket, ev: MessageEvent) => unknown) | null;
-  onerror: ((this: WebSocket, ev: ErrorEvent) => unknown) | null;
-  onclose: ((this: WebSocket, ev: CloseEvent) => unknown) | null;
-  onreconnecting: ((this: WebSocket, ev: ReconnectingEvent) => unknown) | null;
-  onpong: ((this: WebSocket, ev: PongEvent) => unknown) | null;
-  send(data: string | Buffer | ArrayBuffer | ArrayBufferView): void;
+  /** 'blob' (the default) or 'arraybuffer'; other values are ignored. */
+  binaryType: 'blob' | 'arraybuffer';
+  onopen: Handler<Event> | null;
+  onmessage: Handler<MessageEvent> | null;
+  /** The event is an ErrorEvent (`error`, `message`); typed Event as in lib.dom. */
+  onerror: Handler<Event> | null;
+  onclose: Handler<CloseEvent> | null;
+  onreconnecting: Handler<ReconnectingEvent> | null;
+  onpong: Handler<PongEvent> | null;
+  onping: Handler<PingEvent> | null;
+  send(data: SendData): void;
   close(code?: number, reason?: string): void;
+  /** ws: end the connection at once, without a closing handshake; `close` (1006) follows. */
+  terminate(): void;
+  /** ws: a ping with up to 125 bytes; its pong comes as a `pong` event with that payload. */
+  ping(data?: string | ArrayBufferLike | ArrayBufferView): void;
   /** Use this URL from the next reconnect attempt on. */
-  setUrl(url: string): void;
+  setUrl(url: string | URL): void;
   /** Send this header from the next reconnect attempt on. */
   setHeader(name: string, value: string): void;
+  on<K extends keyof WsListeners>(type: K, listener: WsListeners[K]): this;
+  once<K extends keyof WsListeners>(type: K, listener: WsListeners[K]): this;
+  off<K extends keyof WsListeners>(type: K, listener: WsListeners[K]): this;
+  addListener<K extends keyof WsListeners>(type: K, listener: WsListeners[K]): this;
+  removeListener<K extends keyof WsListeners>(type: K, listener: WsListeners[K]): this;
+  removeAllListeners(type?: keyof WsListeners): this;
   addEventListener<K extends keyof WebSocketEventMap>(
     type: K,
-    listener: (this: WebSocket, ev: WebSocketEventMap[K]) => unknown,
-    options?: boolean | AddEventListenerOptions
+    listener: Listener<WebSocketEventMap[K]> | null,
+    options?: boolean | ListenerOptions
   ): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: Listener<Event> | null, options?: boolean | ListenerOptions): void;
+  removeEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: Listener<WebSocketEventMap[K]> | null,
+    options?: boolean | { capture?: boolean }
+  ): void;
+  removeEventListener(type: string, listener: Listener<Event> | null, options?: boolean | { capture?: boolean }): void;
 }
 
 /** Version of the C library in use. */

@@ -3,7 +3,8 @@
 // thread, on the same echo server, interleaved:
 //   callback: a koffi.register'ed callback that the worker thread calls (koffi
 //             queues it to the main thread and the worker waits for it);
-//   queue:    what the binding uses: one async ws_queue_poll returning batches.
+//   queue:    what the binding uses: the event queue's fd watched on the main
+//             thread, drained with non-blocking ws_queue_poll calls.
 // Usage: node bench/event-delivery.js ws://127.0.0.1:PORT [count] [rounds]
 
 const { WebSocket } = require('..');

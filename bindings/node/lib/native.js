@@ -6,6 +6,7 @@
 // variable.
 
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const koffi = require('koffi');
 const { structs, setters } = require('./c');
@@ -67,7 +68,6 @@ const WsEvent = struct('ws_event');
 const WsStats = struct('ws_stats');
 
 const fn = (proto) => lib.func(proto);
-
 const api = {
   ws_version: fn('const char *ws_version(void)'),
   ws_status_str: fn('const char *ws_status_str(int32_t status)'),
@@ -85,10 +85,71 @@ const api = {
   ws_queue_new: fn('int32_t ws_queue_new(_Out_ uint64_t *out)'),
   ws_queue_attach: fn('int32_t ws_queue_attach(uint64_t h, uint64_t q)'),
   ws_queue_poll: fn('int32_t ws_queue_poll(uint64_t q, void *events, size_t max, int32_t timeout_ms, void *out_count)'),
-  ws_queue_wake: fn('int32_t ws_queue_wake(uint64_t q)'),
+  ws_queue_fd: fn('int32_t ws_queue_fd(uint64_t q, _Out_ int32_t *out_fd)'),
+  ws_ping: fn('int32_t ws_ping(uint64_t h, const uint8_t *data, size_t len)'),
 };
 // The config setters, from the header.
 for (const [name, proto] of Object.entries(setters)) api[name] = fn(proto);
+
+/**
+ * Reads `count` ws_event structs in place, one at a time (`at(i)`), with
+ * getters named as the fields, without decoding whole structs (koffi's
+ * decode of one ws_event costs microseconds; these reads cost nanoseconds).
+ * Numbers come as numbers (u64 too: counts and times well below 2^53),
+ * `handle` as a BigInt, `const char *` fields as strings (or null);
+ * `bytes(ptr, len)` and `text(ptr, len)` copy what a pointer field points to.
+ */
+function eventReader(events, count) {
+  if (os.endianness() !== 'LE') throw new Error('wsclient: the event reader assumes a little-endian machine');
+  const size = koffi.sizeof(WsEvent);
+  const dv = new DataView(koffi.view(events, size * count));
+  const ptrSize = koffi.sizeof('void *');
+  const reader = {
+    off: 0,
+    at(i) { this.off = i * size; return this; },
+    bytes(ptrField, lenField) {
+      const len = this[lenField];
+      const out = Buffer.allocUnsafe(len);
+      if (len > 0) libc.memcpy(out, koffi.decode(events, this.off + OFFSET[ptrField], 'void *'), len);
+      return out;
+    },
+    text(ptrField, lenField) {
+      const len = this[lenField];
+      if (len === 0) return '';
+      const buf = len <= scratch.length ? scratch : Buffer.allocUnsafe(len);
+      libc.memcpy(buf, koffi.decode(events, this.off + OFFSET[ptrField], 'void *'), len);
+      return buf.utf8Slice(0, len);
+    },
+  };
+  const scratch = Buffer.allocUnsafe(64 * 1024);
+  const OFFSET = {};
+  const read = {
+    bool: (o) => dv.getUint8(o) !== 0,
+    int32_t: (o) => dv.getInt32(o, true),
+    uint16_t: (o) => dv.getUint16(o, true),
+    uint32_t: (o) => dv.getUint32(o, true),
+    uint64_t: (o) => Number(dv.getBigUint64(o, true)),
+    size_t: ptrSize === 8 ? (o) => Number(dv.getBigUint64(o, true)) : (o) => dv.getUint32(o, true),
+    'const char *': (o) => koffi.decode(events, o, 'const char *'),
+  };
+  for (const [field, ctype] of structs.ws_event) {
+    const offset = koffi.offsetof(WsEvent, field);
+    OFFSET[field] = offset;
+    const get = field === 'handle' ? (o) => dv.getBigUint64(o, true) : read[ctype];
+    if (!get) continue; // pointers to bytes: bytes() / text()
+    Object.defineProperty(reader, field, { get() { return get(this.off + offset); } });
+  }
+  return reader;
+}
+
+// dup(2), from the C library already in the process: the event queue's fd
+// is duplicated for Node to own (lib/pump.js).
+// memcpy(3) copies an event's bytes into a Buffer: cheaper than koffi.view.
+const libcLib = koffi.load(null);
+const libc = {
+  dup: libcLib.func('int dup(int fd)'),
+  memcpy: libcLib.func('void *memcpy(void *dst, const void *src, size_t n)'),
+};
 
 function lastErrorMessage() {
   const buf = Buffer.alloc(1024);
@@ -97,4 +158,4 @@ function lastErrorMessage() {
   return buf.toString('utf8', 0, Math.min(Number(len[0]), buf.length - 1));
 }
 
-module.exports = { koffi, api, WsEvent, WsStats, lastErrorMessage, findLibrary, LIB_NAME };
+module.exports = { koffi, api, WsEvent, WsStats, libc, eventReader, lastErrorMessage, findLibrary, LIB_NAME };

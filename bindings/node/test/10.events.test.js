@@ -8,7 +8,7 @@ test('event order and event objects', async () => {
   const server = await startServer();
   const ws = new WebSocket(server.url, ['chat.v1']);
   assert.strictEqual(ws.readyState, WebSocket.CONNECTING);
-  assert.strictEqual(ws.url, server.url);
+  assert.strictEqual(ws.url, `${server.url}/`); // the serialised URL
   const seen = [];
   ws.onopen = (e) => {
     seen.push(['open', e.type, e.target === ws, ws.readyState]);
@@ -74,12 +74,14 @@ test('subprotocol negotiation and headers', async () => {
 });
 
 test('arguments are validated with precise errors', () => {
-  assert.throws(() => new WebSocket(42), TypeError);
-  assert.throws(() => new WebSocket('http://127.0.0.1/'), { name: 'SyntaxError' });
+  assert.throws(() => new WebSocket(), TypeError);
+  assert.throws(() => new WebSocket(Symbol('url')), TypeError);
+  assert.throws(() => new WebSocket(42), { name: 'SyntaxError' }); // the string "42" is no URL
+  assert.throws(() => new WebSocket('ftp://127.0.0.1/'), { name: 'SyntaxError' });
   assert.throws(() => new WebSocket('ws://127.0.0.1:1/', ['a', 'a']), { name: 'SyntaxError' });
   assert.throws(() => new WebSocket('ws://127.0.0.1:1/', [], { pingInterval: 'soon' }), TypeError);
   assert.throws(() => new WebSocket('ws://127.0.0.1:1/', [], { pongTimeout: -5 }), RangeError);
   assert.throws(() => new WebSocket('ws://127.0.0.1:1/', [], { nosuch: 1 }), /unknown option/);
   assert.throws(() => new WebSocket('ws://127.0.0.1:1/', [], { headers: { 'Bad Name': 'x' } }), TypeError);
-  assert.throws(() => new WebSocket('ws://127.0.0.1:1/', [], { ca: '/no/such.pem' }), { code: 'WS_ERR_FILE' });
+  assert.throws(() => new WebSocket('ws://127.0.0.1:1/', [], { caFile: '/no/such.pem' }), { code: 'WS_ERR_FILE' });
 });

@@ -40,7 +40,7 @@ test('1,000 create/close cycles leave no threads or handles behind', async () =>
     const threads = () => require('fs').readdirSync('/proc/self/task').length;
     const once = (ws, type) => new Promise((res) => ws.addEventListener(type, res, { once: true }));
     (async () => {
-      // One socket first: it starts libuv's worker pool (4 threads, once per process).
+      // One socket first: it loads the library and makes the process's event queue.
       const warm = new WebSocket(${JSON.stringify(server.url)});
       await once(warm, 'open');
       warm.close();

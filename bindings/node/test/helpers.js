@@ -70,8 +70,20 @@ function once(target, type, ms = 5000) {
   });
 }
 
+/** Run `script` in a child node; resolves with its exit status and output. */
+function runScript(script) {
+  const { spawn } = require('child_process');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 function threadCount() {
   return require('fs').readdirSync('/proc/self/task').length;
 }
 
-module.exports = { startServer, once, echo, threadCount };
+module.exports = { startServer, once, echo, threadCount, runScript };
