@@ -124,7 +124,7 @@ test-rust: proxies
 test-python: python
 	cd bindings/python && ../../$(VENV)/bin/pytest -q tests
 
-test-node: node
+test-node: node proxies
 	cd bindings/node && node --test --test-concurrency=1 test/
 
 lint:

@@ -1307,11 +1307,14 @@ ws_status ws_ping(ws_handle handle, const uint8_t *data, size_t len);
  * 1006). Calling it again, or after the connection ended, does nothing and
  * returns `WS_OK`.
  *
- * - `code`: 1000 (normal) or 3000..4999 (application codes).
- * - `reason`: NUL-terminated UTF-8 of at most 123 bytes, or NULL for none.
+ * - `code`: 1000 (normal) or 3000..4999 (application codes), or 0 for a
+ *   close frame without a body (the server sees 1005, "no status": what a
+ *   browser's `close()` sends without arguments).
+ * - `reason`: NUL-terminated UTF-8 of at most 123 bytes, or NULL for none
+ *   (none with code 0).
  *
- * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (bad code, reason too long),
- * `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` (bad code, reason too long, a
+ * reason with code 0), `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
  *
  * # Safety
  * `reason` must be NULL or NUL-terminated.

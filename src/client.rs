@@ -164,10 +164,16 @@ impl Client {
         Ok(())
     }
 
-    /// Start the close handshake with `code` (1000 or 3000..4999) and
-    /// `reason` (at most 123 bytes). Calling it again is harmless.
+    /// Start the close handshake with `code` (1000 or 3000..4999, or 0 for
+    /// a close frame without a body) and `reason` (at most 123 bytes).
+    /// Calling it again is harmless.
     pub fn close(&self, code: u16, reason: &str) -> Result<()> {
-        if code != 1000 && !(3000..=4999).contains(&code) {
+        if code == 0 && !reason.is_empty() {
+            return Err(Error::invalid(
+                "a close reason needs a close code (0: a close frame without a body)",
+            ));
+        }
+        if code != 0 && code != 1000 && !(3000..=4999).contains(&code) {
             return Err(Error::invalid(format!("close code {code} is not 1000 or in 3000..4999")));
         }
         if reason.len() > 123 {

@@ -115,3 +115,15 @@ fn the_servers_pings_are_events_when_asked_for_and_always_answered() {
         ok(ws_free(h));
     }
 }
+
+#[test]
+fn a_close_without_a_code_sends_a_close_frame_without_a_body() {
+    let (server, frames) = scripted(Vec::new());
+    let h = quiet(&server.url(), false);
+    expect_open(h);
+    assert_eq!(unsafe { ws_close(h, 0, cs("why").as_ptr()) }, ws_status::WS_ERR_INVALID_ARGUMENT);
+    ok(unsafe { ws_close(h, 0, std::ptr::null()) });
+    let close = frames.iter().find(|w| w.opcode == 0x8).expect("a close frame");
+    assert!(close.payload.is_empty(), "{close:?}");
+    ok(ws_free(h));
+}

@@ -435,7 +435,8 @@ class WebSocket extends EventTarget {
     this._readyState = CLOSING;
     // No code and no reason: the standard sends a close frame without a
     // body; the library has no way to yet, so this sends 1000.
-    check(api.ws_close(this._handle, code === undefined ? 1000 : code, reason === undefined ? null : reason));
+    // No code: a close frame without a body, as the standard says (the server sees 1005).
+    check(api.ws_close(this._handle, code === undefined ? 0 : code, reason === undefined ? null : reason));
   }
 
   /** `ws`: end the connection now, without a closing handshake; `close` follows with 1006. */

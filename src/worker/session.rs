@@ -254,9 +254,12 @@ impl Session<'_> {
             if failed.is_none() && !self.close_sent && inbox.outbox.is_empty() {
                 if let Some((code, reason)) = &inbox.close_req {
                     log!(WS_LOG_DEBUG, self.shared.handle(), "sending close {code}");
-                    let frame =
-                        CloseFrame { code: CloseCode::from(*code), reason: reason.as_str().into() };
-                    match self.ws.close(Some(frame)) {
+                    // Code 0: a close frame without a body (the peer sees 1005).
+                    let frame = (*code != 0).then(|| CloseFrame {
+                        code: CloseCode::from(*code),
+                        reason: reason.as_str().into(),
+                    });
+                    match self.ws.close(frame) {
                         Err(e) if !would_block(&e) => failed = Some(e),
                         _ => {}
                     }

@@ -190,7 +190,7 @@ static void table(const char *where) {
     ROW(WS_ERR_INVALID_UTF8, ws_send(C.live, (const uint8_t *)"\xed\xa0\x80", 3, false));
     ROW(INVALID, ws_send_text(C.live, NULL));
     ROW(WS_ERR_INVALID_UTF8, ws_send_text(C.live, "\xc0\xaf"));
-    ROW(INVALID, ws_close(C.live, 0, NULL));
+    ROW(INVALID, ws_close(C.live, 0, "a reason needs a code"));
     ROW(INVALID, ws_close(C.live, 1005, NULL));
     ROW(INVALID, ws_close(C.live, UINT16_MAX, NULL));
     ROW(WS_ERR_INVALID_UTF8, ws_close(C.live, 1000, "\xff"));
