@@ -946,6 +946,18 @@ ws_status ws_config_set_server_name(ws_config cfg, const char *name);
 ws_status ws_config_set_proxy(ws_config cfg, const char *url);
 
 /**
+ * Authenticate to the proxy (the one set or the environment's) as
+ * `user` with `password` (Basic for an HTTP proxy, RFC 1929 for SOCKS5),
+ * instead of the user information in its URL. Both are copied and
+ * never logged or shown. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT`
+ * (NULL), `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `user` and `password` must be NULL or NUL-terminated strings.
+ */
+ws_status ws_config_set_proxy_auth(ws_config cfg, const char *user, const char *password);
+
+/**
  * Whether the environment's proxy variables apply when no proxy was
  * set with `ws_config_set_proxy` (default true). Returns `WS_OK` or
  * `WS_ERR_INVALID_HANDLE`.

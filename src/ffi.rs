@@ -535,6 +535,16 @@ config_setters! {
     /// `url` must be NULL or a NUL-terminated string.
     unsafe fn ws_config_set_proxy(url: str) => set_proxy;
 
+    /// Authenticate to the proxy (the one set or the environment's) as
+    /// `user` with `password` (Basic for an HTTP proxy, RFC 1929 for SOCKS5),
+    /// instead of the user information in its URL. Both are copied and
+    /// never logged or shown. Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT`
+    /// (NULL), `WS_ERR_INVALID_UTF8` or `WS_ERR_INVALID_HANDLE`.
+    ///
+    /// # Safety
+    /// `user` and `password` must be NULL or NUL-terminated strings.
+    unsafe fn ws_config_set_proxy_auth(user: str, password: str) => set_proxy_auth;
+
     /// Whether the environment's proxy variables apply when no proxy was
     /// set with `ws_config_set_proxy` (default true). Returns `WS_OK` or
     /// `WS_ERR_INVALID_HANDLE`.

@@ -44,6 +44,10 @@ struct Pproxy {
 impl Pproxy {
     fn start(bin: &PathBuf, uri: &str, extra: &[&str]) -> Pproxy {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Pproxy::start_on(bin, port, uri, extra)
+    }
+
+    fn start_on(bin: &PathBuf, port: u16, uri: &str, extra: &[&str]) -> Pproxy {
         let mut child = Command::new(bin)
             .arg("-l")
             .arg(uri.replace("{port}", &port.to_string()))
@@ -172,12 +176,15 @@ fn socks5_with_user_and_password() {
 }
 
 #[test]
-fn a_proxy_that_is_down_is_retried() {
+fn a_proxy_that_is_down_is_retried_until_it_is_up() {
+    let Some(bin) = pproxy_bin() else { return };
+    let server = echo_server();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let proxy = cs(&format!("http://user:pw@127.0.0.1:{port}"));
-    let h = create_with("ws://127.0.0.1:9/", |cfg| unsafe {
+    let h = create_with(&server.url(), |cfg| unsafe {
         ok(ws_config_set_proxy(cfg, proxy.as_ptr()));
         ok(ws_config_set_initial_delay_ms(cfg, 10));
+        ok(ws_config_set_max_delay_ms(cfg, 200));
     });
     match next(h, 5000) {
         Ev::Error { kind: ws_error_kind::WS_ERROR_PROXY, message, .. } => {
@@ -186,6 +193,49 @@ fn a_proxy_that_is_down_is_retried() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(next(h, 5000), Ev::Reconnecting { .. }));
+    // The proxy comes up on that port: a later attempt goes through it.
+    let up = Pproxy::start_on(&bin, port, "http://127.0.0.1:{port}", &[]);
+    until(h, 30000, |e| matches!(e, Ev::Open { .. }));
+    assert!(up.saw(server.port));
+    ok(ws_free(h));
+}
+
+#[test]
+fn credentials_can_come_from_an_option() {
+    let Some(bin) = pproxy_bin() else { return };
+    let server = echo_server();
+    let guarded = Pproxy::start(&bin, "socks5://127.0.0.1:{port}#carol:opt-pw", &["--auth", "0"]);
+    let proxy = cs(&format!("socks5h://127.0.0.1:{}", guarded.port));
+    let h = create_with(&server.url(), |cfg| unsafe {
+        ok(ws_config_set_reconnect(cfg, false));
+        ok(ws_config_set_proxy(cfg, proxy.as_ptr()));
+        ok(ws_config_set_proxy_auth(cfg, cs("carol").as_ptr(), cs("opt-pw").as_ptr()));
+    });
+    echo_once(h);
+}
+
+#[test]
+fn the_handshake_timeout_covers_a_proxy_that_never_answers() {
+    // Accepts TCP, then says nothing.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let _keep = std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().take(1).collect();
+        std::thread::sleep(Duration::from_secs(30));
+        drop(held);
+    });
+    let proxy = cs(&format!("http://127.0.0.1:{port}"));
+    let h = create_with("ws://127.0.0.1:9/", |cfg| unsafe {
+        ok(ws_config_set_reconnect(cfg, false));
+        ok(ws_config_set_proxy(cfg, proxy.as_ptr()));
+        ok(ws_config_set_handshake_timeout_ms(cfg, 200));
+    });
+    match next(h, 10000) {
+        Ev::Error { kind: ws_error_kind::WS_ERROR_CONNECT_TIMEOUT, message, .. } => {
+            assert!(message.contains("proxy handshake"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
     ok(ws_free(h));
 }
 
@@ -248,6 +298,13 @@ fn the_environment_chooses_the_proxy_as_curl_does() {
     for port in [other.port, third.port] {
         assert!(!log.iter().any(|l| l.contains(&format!(":{port}"))), "{log:?}");
     }
+    // Only HTTPS_PROXY set, and a wss:// server: TLS inside the tunnel.
+    let tls_server = tls_server_with("127.0.0.1", "server.pem");
+    let wss = format!("wss://127.0.0.1:{}/", tls_server.port);
+    let ca = format!("{DATA}/ca.pem");
+    let out = cli_with(&[("HTTPS_PROXY", via.clone())], &["--ca-file", &ca], &wss);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(proxy.saw(tls_server.port), "HTTPS_PROXY was used for wss://");
     // A variable that is not a proxy URL is refused, without its secret.
     let out = cli_with(&[("http_proxy", "ftp://u:hunter2@x".into())], &[], &server.url());
     let err = String::from_utf8_lossy(&out.stderr);

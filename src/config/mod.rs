@@ -445,6 +445,8 @@ pub struct Config {
     pub proxy: Option<Proxy>,
     /// Whether `ws_config_set_proxy` was called.
     pub proxy_set: bool,
+    /// User and password for the proxy, instead of those in its URL.
+    pub proxy_auth: Option<(String, Secret)>,
     /// Whether the environment's proxy variables apply (without an
     /// explicit proxy).
     pub proxy_from_env: bool,
@@ -492,6 +494,7 @@ impl Default for Config {
             user_agent: Some(HeaderValue::from_static(USER_AGENT)),
             proxy: None,
             proxy_set: false,
+            proxy_auth: None,
             proxy_from_env: true,
             proxy_env: ProxyEnv::default(),
         }
@@ -898,6 +901,13 @@ impl Config {
         Ok(())
     }
 
+    /// Authenticate to the proxy (the explicit one or the environment's) as
+    /// `user` with `password`, instead of the URL's user information.
+    pub fn set_proxy_auth(&mut self, user: &str, password: &str) -> Result<()> {
+        self.proxy_auth = Some((user.to_string(), Secret(password.to_string())));
+        Ok(())
+    }
+
     /// Whether the environment's proxy variables apply (default true).
     pub fn set_proxy_from_env(&mut self, enabled: bool) -> Result<()> {
         self.proxy_from_env = enabled;
@@ -926,15 +936,22 @@ impl Config {
         Ok(())
     }
 
-    /// The proxy for the current target, if any.
+    /// The proxy for the current target, if any, with the credentials of
+    /// `set_proxy_auth` when given.
     pub fn proxy_for(&self, target: &Target) -> Result<Option<Proxy>> {
-        if self.proxy_set {
-            return Ok(self.proxy.clone());
-        }
-        if !self.proxy_from_env {
-            return Ok(None);
-        }
-        self.proxy_env.proxy_for(target.tls, &target.host)
+        let proxy = if self.proxy_set {
+            self.proxy.clone()
+        } else if self.proxy_from_env {
+            self.proxy_env.proxy_for(target.tls, &target.host)?
+        } else {
+            None
+        };
+        Ok(proxy.map(|mut p| {
+            if let Some(auth) = &self.proxy_auth {
+                p.auth = Some(auth.clone());
+            }
+            p
+        }))
     }
 
     /// Use `name` as the TLS server name (SNI and verification).

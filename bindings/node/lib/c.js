@@ -164,6 +164,7 @@ const setters = Object.freeze({
   ws_config_set_ping_payload: "int32_t ws_config_set_ping_payload(uint64_t cfg, const char * text)",
   ws_config_set_pong_timeout_ms: "int32_t ws_config_set_pong_timeout_ms(uint64_t cfg, uint32_t ms)",
   ws_config_set_proxy: "int32_t ws_config_set_proxy(uint64_t cfg, const char * url)",
+  ws_config_set_proxy_auth: "int32_t ws_config_set_proxy_auth(uint64_t cfg, const char * user, const char * password)",
   ws_config_set_proxy_from_env: "int32_t ws_config_set_proxy_from_env(uint64_t cfg, bool enabled)",
   ws_config_set_queue_limit: "int32_t ws_config_set_queue_limit(uint64_t cfg, uint64_t max_messages, uint64_t max_bytes)",
   ws_config_set_queue_max_bytes: "int32_t ws_config_set_queue_max_bytes(uint64_t cfg, uint64_t max_bytes)",

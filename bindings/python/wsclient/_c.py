@@ -217,6 +217,7 @@ SETTERS: Dict[str, List[Tuple[str, str]]] = {
     'ws_config_set_ping_payload': [('cfg', 'uint64_t'), ('text', 'const char *')],
     'ws_config_set_pong_timeout_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
     'ws_config_set_proxy': [('cfg', 'uint64_t'), ('url', 'const char *')],
+    'ws_config_set_proxy_auth': [('cfg', 'uint64_t'), ('user', 'const char *'), ('password', 'const char *')],
     'ws_config_set_proxy_from_env': [('cfg', 'uint64_t'), ('enabled', 'bool')],
     'ws_config_set_queue_limit': [('cfg', 'uint64_t'), ('max_messages', 'uint64_t'), ('max_bytes', 'uint64_t')],
     'ws_config_set_queue_max_bytes': [('cfg', 'uint64_t'), ('max_bytes', 'uint64_t')],

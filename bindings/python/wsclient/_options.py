@@ -51,6 +51,7 @@ _OPTIONS: Dict[str, Tuple[str, str]] = {
     "user_agent": ("ws_config_set_user_agent", "text"),
     "proxy": ("ws_config_set_proxy", "text"),
     "proxy_from_env": ("ws_config_set_proxy_from_env", "bool"),
+    "proxy_auth": ("ws_config_set_proxy_auth", "paths"),
 }
 _BITS = {"u16": 16, "u32": 32, "u64": 64, "size": 8 * ctypes.sizeof(ctypes.c_size_t)}
 
@@ -103,6 +104,8 @@ class ConnectionOptions(TypedDict, total=False):
     proxy: Optional[str]
     #: Whether the environment's proxy variables apply (default True).
     proxy_from_env: Optional[bool]
+    #: ``(user, password)`` for the proxy, instead of those in its URL.
+    proxy_auth: Optional[Tuple[str, str]]
     #: ``recv()`` raises ``ConnectionClosed`` (``reconnecting`` True) when an
     #: open connection ends and a reconnect follows, instead of going on silently.
     raise_on_disconnect: Optional[bool]
