@@ -107,19 +107,8 @@ struct Signal {
 
 impl Signal {
     fn new() -> std::io::Result<Signal> {
-        let mut fds = [0; 2];
-        // SAFETY: fds is a valid array of two ints.
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        for fd in fds {
-            // SAFETY: fd was just returned by pipe().
-            unsafe {
-                libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK);
-                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            }
-        }
-        Ok(Signal { read: fds[0], write: fds[1], raised: false })
+        let [read, write] = super::waker::pipe()?;
+        Ok(Signal { read, write, raised: false })
     }
 
     fn raise(&mut self) {

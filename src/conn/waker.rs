@@ -28,19 +28,8 @@ impl Waker {
     /// A new wake-up fd (or pipe).
     #[cfg(not(target_os = "linux"))]
     pub fn new() -> std::io::Result<Waker> {
-        let mut fds = [0; 2];
-        // SAFETY: fds is a valid array of two ints.
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        for fd in fds {
-            // SAFETY: fd was just returned by pipe().
-            unsafe {
-                libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK);
-                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-            }
-        }
-        Ok(Waker { read_fd: fds[0], write_fd: fds[1], armed: AtomicBool::new(false) })
+        let [read_fd, write_fd] = pipe()?;
+        Ok(Waker { read_fd, write_fd, armed: AtomicBool::new(false) })
     }
 
     /// Wake the worker; at most one wake-up is in flight at a time.
@@ -81,4 +70,21 @@ impl Drop for Waker {
             }
         }
     }
+}
+
+/// A pipe with both ends nonblocking and close-on-exec: `[read, write]`.
+pub fn pipe() -> std::io::Result<[RawFd; 2]> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid array of two ints.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    for fd in fds {
+        // SAFETY: fd was just returned by pipe().
+        unsafe {
+            libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK);
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+    Ok(fds)
 }

@@ -48,18 +48,18 @@ struct Io<'a, 'w, S> {
 }
 
 impl<S: Read + Write> Io<'_, '_, S> {
+    /// After a `WouldBlock`: wait until the socket can go on (a TLS stream
+    /// may need to read before it writes).
+    fn wait_ready(&mut self) -> Result<(), ConnectFail> {
+        self.waiter.wait(self.fd, libc::POLLOUT | libc::POLLIN, "the proxy handshake").map(drop)
+    }
+
     fn write_all(&mut self, mut buf: &[u8]) -> Result<(), ConnectFail> {
         while !buf.is_empty() {
             match self.s.write(buf) {
                 Ok(0) => return Err(proxy_error(self.proxy, "the connection closed")),
                 Ok(n) => buf = &buf[n..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.waiter.wait(
-                        self.fd,
-                        libc::POLLOUT | libc::POLLIN,
-                        "the proxy handshake",
-                    )?;
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait_ready()?,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(proxy_error(self.proxy, e)),
             }
@@ -67,13 +67,7 @@ impl<S: Read + Write> Io<'_, '_, S> {
         loop {
             match self.s.flush() {
                 Ok(()) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.waiter.wait(
-                        self.fd,
-                        libc::POLLOUT | libc::POLLIN,
-                        "the proxy handshake",
-                    )?;
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait_ready()?,
                 Err(e) => return Err(proxy_error(self.proxy, e)),
             }
         }
