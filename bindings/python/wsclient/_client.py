@@ -638,8 +638,11 @@ class WebSocket:
         def failed() -> bool:
             return fail_fast and not self._ever_opened and self._last_error is not None
 
-        self._wait_for(lambda: self._opened.is_set() or self._closed.is_set() or failed(), deadline)
-        if self._opened.is_set():
+        # Opened counts even if it closed again before this thread looked
+        # (open, message and close can arrive together): recv() then gives
+        # the message, then raises ConnectionClosed.
+        self._wait_for(lambda: self._ever_opened or self._closed.is_set() or failed(), deadline)
+        if self._ever_opened:
             return self
         err = self._last_error
         if failed() or (self._closed.is_set() and err is not None):

@@ -111,7 +111,8 @@ class WebSocket:
             return fail_fast and not sync._ever_opened and sync._last_error is not None
 
         def settled() -> bool:
-            return sync._opened.is_set() or sync._closed.is_set() or failed()
+            # Opened counts even if it closed again since (see WebSocket._wait_open).
+            return sync._ever_opened or sync._closed.is_set() or failed()
 
         while not settled():
             left = None if deadline is None else deadline - self._loop.time()
@@ -129,7 +130,7 @@ class WebSocket:
             finally:
                 opened.cancel()
                 closed.cancel()
-        if sync._opened.is_set():
+        if sync._ever_opened:
             return self
         if sync._last_error is not None:
             raise sync._last_error
