@@ -12,7 +12,7 @@ use crate::{
 use crossbeam_channel::{Receiver, Sender};
 use std::{
     ffi::c_void,
-    sync::{atomic::Ordering, Arc, Mutex},
+    sync::{atomic::Ordering, Arc, Mutex, RwLockReadGuard},
     thread::{self, JoinHandle},
     time::Duration,
 };
@@ -68,6 +68,19 @@ impl Client {
         Ok(())
     }
 
+    /// The lock that keeps sends out once the handle starts closing, held
+    /// while a command is queued; `WS_ERR_CLOSED` once it is closing.
+    fn accepting(&self) -> Result<RwLockReadGuard<'_, bool>> {
+        let accepting = self.shared.accepting.read().unwrap_or_else(|e| e.into_inner());
+        if !*accepting {
+            return Err(Error::new(
+                ws_status::WS_ERR_CLOSED,
+                "the connection is closing or closed",
+            ));
+        }
+        Ok(accepting)
+    }
+
     /// Copy and queue a message.
     pub fn send(&self, data: &[u8], binary: bool) -> Result<()> {
         let limits = &self.shared.limits;
@@ -92,13 +105,7 @@ impl Client {
             })?;
             Message::text(text)
         };
-        let accepting = self.shared.accepting.read().unwrap_or_else(|e| e.into_inner());
-        if !*accepting {
-            return Err(Error::new(
-                ws_status::WS_ERR_CLOSED,
-                "the connection is closing or closed",
-            ));
-        }
+        let accepting = self.accepting()?;
         if !limits.queue_while_disconnected && self.shared.state() != ws_ready_state::WS_STATE_OPEN
         {
             return Err(Error::new(
@@ -140,13 +147,7 @@ impl Client {
                 payload.len()
             )));
         }
-        let accepting = self.shared.accepting.read().unwrap_or_else(|e| e.into_inner());
-        if !*accepting {
-            return Err(Error::new(
-                ws_status::WS_ERR_CLOSED,
-                "the connection is closing or closed",
-            ));
-        }
+        let accepting = self.accepting()?;
         if self.shared.state() != ws_ready_state::WS_STATE_OPEN {
             return Err(Error::new(ws_status::WS_ERR_NOT_CONNECTED, "not connected"));
         }
@@ -201,9 +202,8 @@ impl Client {
 
     /// Send every event from now on (pending ones first) to `queue`, in
     /// place of any callback.
-    pub(crate) fn attach_queue(&self, queue: Arc<EventQueue>) -> Result<()> {
-        self.shared.delivery.set_callback(None, std::ptr::null_mut());
-        self.shared.delivery.attach_queue(self.shared.handle(), queue)
+    pub(crate) fn attach_queue(&self, queue: Arc<EventQueue>) {
+        self.shared.delivery.attach_queue(self.shared.handle(), queue);
     }
 
     /// Take the next event, waiting up to `timeout` (`None`: forever).

@@ -1224,7 +1224,10 @@ pub extern "C" fn ws_queue_free(q: ws_queue) -> ws_status {
 /// `WS_OK` or `WS_ERR_INVALID_HANDLE` (bad handle or queue).
 #[no_mangle]
 pub extern "C" fn ws_queue_attach(handle: ws_handle, q: ws_queue) -> ws_status {
-    guard(|| client(handle)?.attach_queue(queue(q)?))
+    guard(|| {
+        client(handle)?.attach_queue(queue(q)?);
+        Ok(())
+    })
 }
 
 /// Take up to `max` events from queue `q`, waiting up to `timeout_ms` for

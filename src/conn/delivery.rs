@@ -168,19 +168,14 @@ impl Delivery {
         s.worker_done
     }
 
-    /// Send every event from now on (pending ones first) to `queue`.
-    pub fn attach_queue(&self, handle: u64, queue: Arc<EventQueue>) -> Result<()> {
+    /// Send every event from now on (pending ones first) to `queue`, in
+    /// place of any callback.
+    pub fn attach_queue(&self, handle: u64, queue: Arc<EventQueue>) {
         let mut s = self.wait_idle();
-        if s.callback.is_some() {
-            return Err(Error::new(
-                ws_status::WS_ERR_INVALID_STATE,
-                "a callback is set: events go to it",
-            ));
-        }
+        s.callback = None;
         s.queue = Some(queue);
         drop(s);
         self.dispatch(handle);
-        Ok(())
     }
 
     /// Take the next event, waiting up to `timeout` (`None`: forever).
