@@ -9,6 +9,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("types", 0),
     ("registry", 1),
     ("policy", 1),
+    ("wire", 1),
     ("error", 2),
     ("log", 2),
     ("config", 3),
