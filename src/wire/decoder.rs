@@ -265,7 +265,8 @@ impl Decoder {
                     }
                     let msg = self.msg.as_ref().expect("set above");
                     // Uncompressed, the size is known now: fail before the bytes come.
-                    if !msg.compressed && (msg.data.len() as u64).saturating_add(len) > self.limit as u64
+                    if !msg.compressed
+                        && (msg.data.len() as u64).saturating_add(len) > self.limit as u64
                     {
                         return Err(WireError::too_big(self.limit));
                     }

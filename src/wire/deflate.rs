@@ -239,8 +239,9 @@ mod tests {
 
     #[test]
     fn window_bits_8_to_15_round_trip() {
-        let data: Vec<u8> =
-            (0..10_000).flat_map(|i| format!("line {} of {}\n", i % 37, i % 11).into_bytes()).collect();
+        let data: Vec<u8> = (0..10_000)
+            .flat_map(|i| format!("line {} of {}\n", i % 37, i % 11).into_bytes())
+            .collect();
         for bits in 8..=15 {
             for takeover in [false, true] {
                 // 8 on our side: we do not compress (see the module doc).

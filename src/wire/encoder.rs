@@ -161,7 +161,8 @@ impl Encoder {
 
     fn push(&mut self, opcode: OpCode, rsv1: bool, mut payload: Vec<u8>, data: Option<Sent>) {
         let mask = (self.rng.next() as u32).to_ne_bytes();
-        let header = FrameHeader { is_final: true, rsv1, opcode, mask: Some(mask), ..Default::default() };
+        let header =
+            FrameHeader { is_final: true, rsv1, opcode, mask: Some(mask), ..Default::default() };
         let mut bytes = [0u8; 14];
         let mut cursor = io::Cursor::new(&mut bytes[..]);
         header.format(payload.len() as u64, &mut cursor).expect("14 bytes hold any header");

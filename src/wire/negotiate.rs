@@ -223,7 +223,9 @@ fn accept<'a>(
                 d.client_max_window_bits = b;
             }
             _ => {
-                return Err(format!("the server's permessage-deflate has an unknown parameter {name:?}"))
+                return Err(format!(
+                    "the server's permessage-deflate has an unknown parameter {name:?}"
+                ))
             }
         }
     }
@@ -269,8 +271,7 @@ fn unquote(v: &str) -> Result<String, String> {
 
 /// RFC 7230's token: one or more tchar.
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Split on `sep` where it is not inside a quoted-string.
