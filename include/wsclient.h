@@ -641,6 +641,17 @@ extern "C" {
 const char *ws_version(void);
 
 /**
+ * The TLS stack the library uses, as a static NUL-terminated string: on
+ * Linux "OpenSSL 3.0.17 (system)" for a build linked with the system's
+ * OpenSSL (`make build`, `make install`), "OpenSSL 3.6.1 (vendored)" for
+ * the self-contained build of the Python wheel and the npm package
+ * (OpenSSL linked statically; trusted roots from `SSL_CERT_FILE` /
+ * `SSL_CERT_DIR`, else the distribution's CA bundle, plus the CA options).
+ * Never NULL; do not free.
+ */
+const char *ws_tls_backend(void);
+
+/**
  * Turn the library's logging on, off, or to your own function. Nothing is
  * logged by default. Without a call to this function, the environment
  * variable `WSCLIENT_LOG=error|warn|info|debug|trace` sends lines to stderr,

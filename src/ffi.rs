@@ -151,6 +151,18 @@ pub extern "C" fn ws_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// The TLS stack the library uses, as a static NUL-terminated string: on
+/// Linux "OpenSSL 3.0.17 (system)" for a build linked with the system's
+/// OpenSSL (`make build`, `make install`), "OpenSSL 3.6.1 (vendored)" for
+/// the self-contained build of the Python wheel and the npm package
+/// (OpenSSL linked statically; trusted roots from `SSL_CERT_FILE` /
+/// `SSL_CERT_DIR`, else the distribution's CA bundle, plus the CA options).
+/// Never NULL; do not free.
+#[no_mangle]
+pub extern "C" fn ws_tls_backend() -> *const c_char {
+    catch_unwind(|| crate::tls::backend().as_ptr()).unwrap_or(c"unknown".as_ptr())
+}
+
 /// Turn the library's logging on, off, or to your own function. Nothing is
 /// logged by default. Without a call to this function, the environment
 /// variable `WSCLIENT_LOG=error|warn|info|debug|trace` sends lines to stderr,

@@ -17,6 +17,7 @@ pub mod ffi;
 pub mod log;
 pub mod policy;
 pub mod registry;
+pub mod tls;
 pub mod types;
 /// Not yet used by the worker: built and tested on its own first (issue 17).
 #[allow(dead_code, unused_imports)]

@@ -302,4 +302,6 @@ export class WebSocket extends EventTarget {
 
 /** Version of the C library in use. */
 export const version: string;
+/** The library's TLS stack, e.g. "OpenSSL 3.6.1 (vendored)" or "OpenSSL 3.0.17 (system)". */
+export function tlsBackend(): string;
 export default WebSocket;

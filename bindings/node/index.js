@@ -703,5 +703,7 @@ for (const type of ['open', 'message', 'error', 'close', 'reconnecting', 'pong',
   });
 }
 
-module.exports = { WebSocket, WebSocketError, MessageEvent, CloseEvent, ErrorEvent, version: api.ws_version() };
+module.exports = { WebSocket, WebSocketError, MessageEvent, CloseEvent, ErrorEvent, version: api.ws_version(),
+  /** The library's TLS stack, e.g. 'OpenSSL 3.6.1 (vendored)' (ws_tls_backend in wsclient.h). */
+  tlsBackend: () => api.ws_tls_backend() };
 module.exports.default = WebSocket;

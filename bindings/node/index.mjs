@@ -1,5 +1,5 @@
 // ESM entry: the same objects as the CommonJS one.
 import cjs from './index.js';
 
-export const { WebSocket, WebSocketError, MessageEvent, CloseEvent, ErrorEvent, version } = cjs;
+export const { WebSocket, WebSocketError, MessageEvent, CloseEvent, ErrorEvent, version, tlsBackend } = cjs;
 export default cjs.WebSocket;

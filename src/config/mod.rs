@@ -1060,7 +1060,7 @@ impl Config {
 
     fn connector(&self, with_identity: bool) -> Result<native_tls::TlsConnector> {
         let mut b = native_tls::TlsConnector::builder();
-        for c in &self.tls.ca_certs {
+        for c in crate::tls::system_roots().iter().chain(&self.tls.ca_certs) {
             b.add_root_certificate(c.clone());
         }
         if let Some(id) = self.tls.identity.as_ref().filter(|_| with_identity) {

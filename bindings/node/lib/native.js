@@ -70,6 +70,7 @@ const WsStats = struct('ws_stats');
 const fn = (proto) => lib.func(proto);
 const api = {
   ws_version: fn('const char *ws_version(void)'),
+  ws_tls_backend: fn('const char *ws_tls_backend(void)'),
   ws_status_str: fn('const char *ws_status_str(int32_t status)'),
   ws_last_error_message: fn('int32_t ws_last_error_message(_Out_ uint8_t *buf, size_t len, _Out_ size_t *out_len)'),
   ws_config_new: fn('int32_t ws_config_new(_Out_ uint64_t *out)'),

@@ -46,7 +46,16 @@ from . import aio  # noqa: E402 - after the names it uses
 library_version: str = _lib.ws_version().decode()
 __version__ = "0.1.0"
 
+
+def tls_backend() -> str:
+    """The library's TLS stack, e.g. "OpenSSL 3.6.1 (vendored)" for the
+    self-contained wheel, "OpenSSL 3.0.17 (system)" for a library linked with
+    the system's OpenSSL (see ws_tls_backend in wsclient.h)."""
+    return str(_lib.ws_tls_backend().decode())
+
+
 __all__ = [
+    "tls_backend",
     "WebSocket",
     "connect",
     "State",

@@ -106,6 +106,7 @@ _S = c_int32  # ws_status
 
 _PROTOTYPES = {
     "ws_version": (c_char_p, []),
+    "ws_tls_backend": (c_char_p, []),
     "ws_status_str": (c_char_p, [c_int32]),
     "ws_last_error_message": (_S, [c_char_p, c_size_t, POINTER(c_size_t)]),
     "ws_config_new": (_S, [POINTER(_H)]),
