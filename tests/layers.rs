@@ -10,6 +10,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("registry", 1),
     ("policy", 1),
     ("wire", 1),
+    ("tls", 1),
     ("error", 2),
     ("log", 2),
     ("config", 3),

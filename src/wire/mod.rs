@@ -33,12 +33,12 @@ pub use utf8::Utf8Check;
 use std::fmt;
 
 /// Close code 1002: the peer broke the protocol.
-pub const CLOSE_PROTOCOL: u16 = 1002;
+pub(crate) const CLOSE_PROTOCOL: u16 = 1002;
 /// Close code 1007: data inconsistent with its type (bad UTF-8 in a text
 /// message or a close reason, corrupt compressed data).
-pub const CLOSE_INVALID_DATA: u16 = 1007;
+pub(crate) const CLOSE_INVALID_DATA: u16 = 1007;
 /// Close code 1009: a message over the size limit.
-pub const CLOSE_TOO_BIG: u16 = 1009;
+pub(crate) const CLOSE_TOO_BIG: u16 = 1009;
 
 /// What the peer did wrong, with the close code to answer it with.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 /// The extension's name on the wire.
-pub const PERMESSAGE_DEFLATE: &str = "permessage-deflate";
+pub(crate) const PERMESSAGE_DEFLATE: &str = "permessage-deflate";
 
 /// What the client offers and how it compresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
