@@ -199,27 +199,13 @@ fn accept<'a>(
             }
             "server_max_window_bits" => {
                 let b = window_bits(name, value)?;
-                if let Some(asked) = config.server_max_window_bits {
-                    if b > asked {
-                        return Err(format!(
-                            "the server's server_max_window_bits={b} is larger than the \
-                             {asked} asked for"
-                        ));
-                    }
-                }
+                at_most(name, b, config.server_max_window_bits, "asked for")?;
                 d.server_max_window_bits = b;
             }
             "client_max_window_bits" => {
                 // Always offered (see `offer`), so always acceptable here.
                 let b = window_bits(name, value)?;
-                if let Some(offered) = config.client_max_window_bits {
-                    if b > offered {
-                        return Err(format!(
-                            "the server's client_max_window_bits={b} is larger than the \
-                             {offered} offered"
-                        ));
-                    }
-                }
+                at_most(name, b, config.client_max_window_bits, "offered")?;
                 d.client_max_window_bits = b;
             }
             _ => {
@@ -403,5 +389,13 @@ mod tests {
         let off = DeflateConfig { enabled: false, ..c };
         assert!(answer(&off, &["permessage-deflate"]).is_err());
         assert_eq!(answer(&off, &[]).unwrap(), None);
+    }
+}
+
+/// A window size of the server's answer over the one we named.
+fn at_most(name: &str, b: u8, limit: Option<u8>, what: &str) -> Result<(), String> {
+    match limit {
+        Some(l) if b > l => Err(format!("the server's {name}={b} is larger than the {l} {what}")),
+        _ => Ok(()),
     }
 }
