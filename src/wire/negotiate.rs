@@ -279,6 +279,14 @@ fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
     out
 }
 
+/// A window size of the server's answer over the one we named.
+fn at_most(name: &str, b: u8, limit: Option<u8>, what: &str) -> Result<(), String> {
+    match limit {
+        Some(l) if b > l => Err(format!("the server's {name}={b} is larger than the {l} {what}")),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,13 +397,5 @@ mod tests {
         let off = DeflateConfig { enabled: false, ..c };
         assert!(answer(&off, &["permessage-deflate"]).is_err());
         assert_eq!(answer(&off, &[]).unwrap(), None);
-    }
-}
-
-/// A window size of the server's answer over the one we named.
-fn at_most(name: &str, b: u8, limit: Option<u8>, what: &str) -> Result<(), String> {
-    match limit {
-        Some(l) if b > l => Err(format!("the server's {name}={b} is larger than the {l} {what}")),
-        _ => Ok(()),
     }
 }
