@@ -7,10 +7,10 @@ CC      ?= cc
 RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # C compiler, C++ compiler for the header test, pkg-config and cmake for the
-# install tests, OpenSSL for native-tls, valgrind for the memory checks of
-# the C tests. Node and npm are checked as
+# install tests, OpenSSL for native-tls (perl builds the vendored one of
+# `make dist`), valgrind for the memory checks of the C tests. Node and npm are checked as
 # commands (a newer npm may be installed outside apt).
-APT_PACKAGES := gcc g++ make pkg-config cmake libssl-dev valgrind
+APT_PACKAGES := gcc g++ make perl pkg-config cmake libssl-dev valgrind
 
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
@@ -28,7 +28,7 @@ install-file = install -m $(1) $(2) $(3).tmp.$$$$ && mv -f $(3).tmp.$$$$ $(3)
 soname-link = ln -sfn libwsclient.so $(1)/libwsclient.so.$(MAJOR)
 
 .PHONY: fuzz fuzz-build check-memory check-threads soak soak-ci install uninstall test-install
-.PHONY: bindings-gen header
+.PHONY: bindings-gen header dist dist-lib test-packages
 .PHONY: header all build demo test test-rust test-python test-node python node bench bench-quick bench-deps deps lint clean
 
 all: build
@@ -88,7 +88,7 @@ demo: build python node
 
 ## Every test: format, lint, Rust unit and integration tests, C tests (also under valgrind),
 ## Python, Node.
-test: deps lint test-rust test-python test-node test-install check-threads soak-ci
+test: deps lint test-rust test-python test-node test-install test-packages check-threads soak-ci
 
 ## Memory and threads: the C tests and examples under valgrind memcheck (part
 ## of the Rust tests), then under ThreadSanitizer (tests/c/check-threads.sh).
@@ -209,5 +209,22 @@ uninstall:
 test-install: build
 	bash tests/install.sh
 
+## The library of the packages: OpenSSL built from source and linked
+## statically (feature vendored-tls), exporting only ws_*, in target/dist.
+## `make build` and `make install` link the system OpenSSL instead.
+dist-lib: deps
+	CARGO_TARGET_DIR=target/dist $(CARGO) build --release --locked --lib --features vendored-tls
+
+## The packages a user installs without Rust, into dist/: the Python wheel
+## (py3-none-manylinux) and sdist, the npm tarball (packaging/dist.sh).
+dist: dist-lib bindings-gen
+	bash packaging/dist.sh
+
+## The packages of `make dist` installed as a new user would, outside the
+## checkout and with no cargo or compiler on PATH (tests/packages.sh).
+test-packages: dist python node
+	PYTHON=$(PYTHON) bash tests/packages.sh
+
 clean:
 	$(CARGO) clean
+	rm -rf dist

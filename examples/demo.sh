@@ -15,9 +15,9 @@ release=${RELEASE:-target/release}
 python=${PYTHON:-.venv/bin/python}
 
 log=$(mktemp)
-# `require('wsclient')` in the Node examples resolves to bindings/node.
+# `require('libwsclient')` in the Node examples resolves to bindings/node.
 nodepath=$(mktemp -d)
-ln -s "$PWD/bindings/node" "$nodepath/wsclient"
+ln -s "$PWD/bindings/node" "$nodepath/libwsclient"
 server=
 client=
 cleanup() {

@@ -1,7 +1,7 @@
 'use strict';
 // Connect to an echo server, send a string and binary, print what comes back, close.
 //   node examples/node/echo.js ws://127.0.0.1:9001
-const { WebSocket } = require('wsclient');
+const { WebSocket } = require('libwsclient');
 
 const url = process.argv[2] || 'ws://127.0.0.1:9001';
 const ws = new WebSocket(url);

@@ -4,7 +4,7 @@
 // dead server, reconnects with backoff, and queues sends while it is down.
 //   node examples/node/singleton-native.js ws://127.0.0.1:9001 [seconds]
 
-const { WebSocket } = require('wsclient');
+const { WebSocket } = require('libwsclient');
 
 class Socket {
   static instance = null;

@@ -7,7 +7,7 @@
 // off, so this code is in charge, as it would be in a browser).
 //   node examples/node/singleton.js ws://127.0.0.1:9001 [seconds]
 
-const { WebSocket: Ours } = require('wsclient');
+const { WebSocket: Ours } = require('libwsclient');
 globalThis.WebSocket = class extends Ours {
   constructor(url, protocols) {
     super(url, protocols, { reconnect: false, pingInterval: 0 });

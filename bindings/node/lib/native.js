@@ -1,25 +1,38 @@
 'use strict';
 // The one module that loads the shared library and knows the C ABI.
-// The library is looked for, in order: next to this package (`make build`
-// copies it there), in the target/release folder of the checkout this
-// package lives in, then at the path in the WSCLIENT_LIBRARY environment
-// variable.
+// The library is looked for, in order: in this package's
+// prebuilds/<platform>/ folder (what the published package carries, one
+// folder per platform, e.g. prebuilds/linux-x64-gnu/); in a package named
+// libwsclient-<platform> (how more platforms can ship, as optionalDependencies
+// that npm installs only where they fit); next to this package (`make node`
+// copies it there); in the target/release folder of the checkout this
+// package lives in; at the path in the WSCLIENT_LIBRARY environment variable.
 
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const koffi = require('koffi');
 const { structs, setters } = require('./c');
+const { platformKey } = require('./platform');
 
-const LIB_NAME = process.platform === 'darwin' ? 'libwsclient.dylib' : 'libwsclient.so';
+const LIB_NAME = process.platform === 'darwin' ? 'libwsclient.dylib' : process.platform === 'win32' ? 'wsclient.dll' : 'libwsclient.so';
 
 function candidates() {
   const root = path.resolve(__dirname, '..');
-  return [
-    ['bundled next to the package', path.join(root, LIB_NAME)],
-    ['the checkout\'s cargo build', path.resolve(root, '..', '..', 'target', 'release', LIB_NAME)],
-    ['WSCLIENT_LIBRARY', process.env.WSCLIENT_LIBRARY || '(not set)'],
-  ];
+  const key = platformKey();
+  const found = [];
+  found.push([`the package's prebuilt library for ${key}`, path.join(root, 'prebuilds', key, LIB_NAME)]);
+  let platformPackage = `(package libwsclient-${key} not installed)`;
+  try {
+    platformPackage = path.join(path.dirname(require.resolve(`libwsclient-${key}/package.json`)), LIB_NAME);
+  } catch {
+    // not installed: the usual case while one package carries every platform
+  }
+  found.push([`the package libwsclient-${key}`, platformPackage]);
+  found.push(['bundled next to the package', path.join(root, LIB_NAME)]);
+  found.push(['the checkout\'s cargo build', path.resolve(root, '..', '..', 'target', 'release', LIB_NAME)]);
+  found.push(['WSCLIENT_LIBRARY', process.env.WSCLIENT_LIBRARY || '(not set)']);
+  return found;
 }
 
 function findLibrary() {
@@ -27,11 +40,16 @@ function findLibrary() {
   for (const [, file] of tried) {
     if (fs.existsSync(file)) return file;
   }
+  const key = platformKey();
+  const shipped = fs.existsSync(path.resolve(__dirname, '..', 'prebuilds'))
+    ? fs.readdirSync(path.resolve(__dirname, '..', 'prebuilds')).join(', ')
+    : 'none';
   const list = tried.map(([where, file], i) => `  ${i + 1}. ${where}: ${file}`).join('\n');
   throw new Error(
-    `wsclient: cannot find the shared library ${LIB_NAME}. Looked in:\n${list}\n` +
-      'Run `make build` in the wsclient repository (or `cargo build --release`), ' +
-      'or set WSCLIENT_LIBRARY to the library\'s path.'
+    `libwsclient: no prebuilt library for this platform (${key}); this package carries: ${shipped}. ` +
+      `Looked for ${LIB_NAME} in:\n${list}\n` +
+      'Build it from source (`make node` in the wsclient repository, or `cargo build --release`) ' +
+      'and set WSCLIENT_LIBRARY to the library\'s path.'
   );
 }
 

@@ -8,10 +8,10 @@ const Module = require('module');
 const path = require('path');
 const { startServer } = require('./helpers');
 
-// Let the examples `require('wsclient')` resolve to this package.
+// Let the examples `require('libwsclient')` resolve to this package.
 const origResolve = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
-  if (request === 'wsclient') return path.resolve(__dirname, '..', 'index.js');
+  if (request === 'libwsclient') return path.resolve(__dirname, '..', 'index.js');
   return origResolve.call(this, request, ...rest);
 };
 

@@ -34,7 +34,7 @@ function compile(t, lib, files) {
       types: ['node'],
       typeRoots: [path.join(PKG, 'node_modules', '@types')],
       baseUrl: dir,
-      paths: { wsclient: [path.join(PKG, 'index.d.ts')] },
+      paths: { libwsclient: [path.join(PKG, 'index.d.ts')] },
       skipLibCheck: false,
     },
     files: files.map((f) => path.join(TYPES, f)),

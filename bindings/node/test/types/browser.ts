@@ -1,5 +1,5 @@
 // Browser code, as it is written against lib.dom, on wsclient's WebSocket.
-import { WebSocket, CloseEvent, MessageEvent, ErrorEvent } from "wsclient";
+import { WebSocket, CloseEvent, MessageEvent, ErrorEvent } from "libwsclient";
 
 const ws = new WebSocket('wss://example.test/feed', ['v1'], { pingInterval: 1000, ca: Buffer.from('') });
 const other = new WebSocket('ws://example.test', { reconnect: false, protocols: 'chat' });

@@ -1,5 +1,5 @@
 // With lib.dom: the browser's global replaced by wsclient's.
-import { WebSocket } from 'wsclient';
+import { WebSocket } from 'libwsclient';
 
 globalThis.WebSocket = WebSocket;
 const ws: globalThis.WebSocket = new globalThis.WebSocket('ws://example.test');
