@@ -13,7 +13,10 @@
 #  (d) under LD_DEBUG=bindings, in Node (which exports its own OpenSSL) and
 #      in Python (which loads the system's for its ssl module), the library
 #      binds no OpenSSL symbol to anything: its own copy is linked in. The
-#      check sees the library's libc bindings, so it does look.
+#      check sees the library's libc bindings, so it does look; and on the
+#      checkout's own build, which links the system OpenSSL, it finds them;
+#  (e) the sdist, installed by pip with cargo on PATH, builds the library from
+#      source (system OpenSSL) and does the same echoes.
 # The echo servers are Python's websockets, from the test venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -113,8 +116,9 @@ assert "vendored" in backend, backend
 maps = open("/proc/self/maps").read()
 lib = next(line.split()[-1] for line in maps.splitlines() if line.endswith("libwsclient.so"))
 assert lib.startswith(sys.prefix), f"loaded {lib}, not the venv's"
+tls = {} if ca == "-" else {"ca_file": ca}  # "-": the system's roots only
 for url in sys.argv[2:]:
-    with wsclient.connect(url, ca_file=ca, reconnect=False) as ws:
+    with wsclient.connect(url, reconnect=False, **tls) as ws:
         ws.send(f"hello {url}")
         got = ws.recv(timeout=60)
         assert got == f"hello {url}", got
@@ -123,6 +127,15 @@ EOF
 PATH=$clean_path venv/bin/python echo.py "$ca" "$ws_url" "$wss_url" >py.out 2>&1 || fail "Python echo: $(cat py.out)"
 grep -q "^ws://.*echo ok" py.out && grep -q "^wss://.*echo ok" py.out || fail "Python echo: $(cat py.out)"
 ok "pip install of the wheel, echo over ws:// and wss:// ($(tail -n 1 py.out | sed 's/.*echo ok (//; s/)$//'))"
+# The vendored OpenSSL takes the system's roots, and SSL_CERT_FILE and
+# SSL_CERT_DIR name them: the test CA there, and no CA option, is trusted;
+# without them it is not.
+mkdir certdir && cp "$ca" certdir/
+PATH=$clean_path SSL_CERT_FILE=$ca venv/bin/python echo.py - "$wss_url" >py.out 2>&1 || fail "SSL_CERT_FILE: $(cat py.out)"
+PATH=$clean_path SSL_CERT_DIR=$work/certdir venv/bin/python echo.py - "$wss_url" >py.out 2>&1 || fail "SSL_CERT_DIR: $(cat py.out)"
+PATH=$clean_path venv/bin/python echo.py - "$wss_url" >py.out 2>&1 && fail "the test CA is trusted without being named"
+grep -q TLSError py.out || fail "no TLS error without the test CA: $(cat py.out)"
+ok "the wheel's library trusts the roots SSL_CERT_FILE and SSL_CERT_DIR name, and not the test CA otherwise"
 
 # (c) Node: a fresh project outside the checkout.
 mkdir "$work/app"
@@ -207,3 +220,14 @@ LD_DEBUG=bindings LD_DEBUG_OUTPUT=$work/ld/control node "$work/control.js" "$roo
 control=$(openssl_bindings "$work/ld/control" | wc -l)
 [ "$control" -gt 0 ] || fail "the check saw no OpenSSL binding of the system-linked build either: it cannot fail"
 ok "control: the system-linked build binds $control OpenSSL symbols outside itself, as the check sees"
+
+# (e) The sdist builds the library from source with cargo (here with the
+# system OpenSSL, as a from-source install does) and works the same.
+cd "$work"
+python3 -m venv sdist-venv
+CARGO_TARGET_DIR=$root/target/sdist sdist-venv/bin/python -m pip install -q --disable-pip-version-check "$sdist" \
+    >sdist.log 2>&1 || fail "pip install $(basename "$sdist"): $(tail -n 20 sdist.log)"
+sed -i 's/assert "vendored" in backend, backend/assert "system" in backend, backend/' echo.py
+sdist-venv/bin/python echo.py "$ca" "$ws_url" "$wss_url" >sdist.out 2>&1 || fail "sdist echo: $(cat sdist.out)"
+grep -q "^wss://.*echo ok" sdist.out || fail "sdist echo: $(cat sdist.out)"
+ok "pip install of the sdist (built by cargo), echo over ws:// and wss:// ($(tail -n 1 sdist.out | sed 's/.*echo ok (//; s/)$//'))"

@@ -1,15 +1,17 @@
 """The one place that knows the C ABI: finds and loads the shared library and
 declares every function used, with its argument and result types.
 
-The library is looked for, in order: bundled inside this package (what
-`pip install bindings/python` does), next to the package, then at the path in
-the WSCLIENT_LIBRARY environment variable.
+The library is looked for, in order: bundled inside this package (the wheel
+of `pip install libwsclient` carries it, prebuilt; `pip install
+bindings/python` and the sdist build it with cargo), next to the package,
+then at the path in the WSCLIENT_LIBRARY environment variable.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import platform
 import sys
 from ctypes import (
     POINTER,
@@ -51,7 +53,8 @@ def find_library() -> str:
     lines = "\n".join(f"  {i + 1}. {where}: {path}" for i, (where, path) in enumerate(tried))
     raise ImportError(
         f"wsclient: cannot find the shared library {LIB_NAME}. Looked in:\n{lines}\n"
-        "Install the package with `pip install bindings/python` (which builds and bundles it), "
+        f"No wheel with the library fits this platform ({sys.platform}, {platform.machine()}): "
+        "install from source (`pip install --no-binary libwsclient libwsclient` builds it with cargo), "
         "or build it with `cargo build --release` and set WSCLIENT_LIBRARY to its path."
     )
 
