@@ -11,7 +11,6 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const koffi = require('koffi');
 const { structs, setters } = require('./c');
 const { platformKey } = require('./platform');
 
@@ -53,7 +52,11 @@ function findLibrary() {
   );
 }
 
-const lib = koffi.load(findLibrary());
+// Found before koffi loads, so that on a platform without a library the
+// error says so (koffi's own would be about koffi).
+const libraryPath = findLibrary();
+const koffi = require('koffi');
+const lib = koffi.load(libraryPath);
 
 // C type (as the generated field lists name them) -> koffi type.
 const KOFFI_TYPES = {
