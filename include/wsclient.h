@@ -142,6 +142,16 @@
 #define WS_DEFAULT_QUEUE_MAX_BYTES (256 << 20)
 
 /**
+ * Default size in bytes below which a message is sent uncompressed (1 KiB).
+ */
+#define WS_DEFAULT_DEFLATE_THRESHOLD 1024
+
+/**
+ * Default deflate level (0 stores, 1 is the fastest, 9 the smallest).
+ */
+#define WS_DEFAULT_DEFLATE_LEVEL 6
+
+/**
  * Largest number of redirects `ws_config_set_max_redirects` accepts.
  */
 #define WS_MAX_REDIRECTS 20
@@ -1004,6 +1014,63 @@ ws_status ws_config_set_insecure(ws_config cfg, bool insecure);
 ws_status ws_config_set_ping_events(ws_config cfg, bool enabled);
 
 /**
+ * Offer permessage-deflate (RFC 7692) in the upgrade request, as browsers
+ * do. Default on. When the server
+ * accepts, messages of at least the threshold are compressed
+ * (`ws_config_set_deflate_threshold`) and compressed messages from the
+ * server are inflated, with the max message size applied to the
+ * inflated size as it grows (a bomb is a `WS_ERR_MESSAGE_TOO_LARGE`
+ * error and close 1009). An answer that breaks RFC 7692 fails the
+ * attempt with `WS_ERROR_HANDSHAKE`. `ws_extensions` tells what was
+ * agreed. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_permessage_deflate(ws_config cfg, bool enabled);
+
+/**
+ * permessage-deflate's `client_max_window_bits`, the window we compress
+ * with: 0 (the default) offers the parameter with no value, so the
+ * server may pick it; 8..15 caps it (less memory per connection).
+ * Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_deflate_client_max_window_bits(ws_config cfg, uint32_t bits);
+
+/**
+ * permessage-deflate's `server_max_window_bits`: 0 (the default) asks
+ * nothing; 8..15 asks the server to compress with that window at most
+ * (less memory here to inflate). Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_deflate_server_max_window_bits(ws_config cfg, uint32_t bits);
+
+/**
+ * Ask for `server_no_context_takeover`: the server resets its
+ * compressor after each message (less memory here, worse ratio).
+ * Default off. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_deflate_server_no_context_takeover(ws_config cfg, bool enabled);
+
+/**
+ * Offer `client_no_context_takeover`: we reset our compressor after each
+ * message. Default off. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_deflate_client_no_context_takeover(ws_config cfg, bool enabled);
+
+/**
+ * Messages shorter than `bytes` are sent uncompressed (compressing a
+ * small message costs more than it saves). Default
+ * `WS_DEFAULT_DEFLATE_THRESHOLD`. Returns `WS_OK` or
+ * `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_deflate_threshold(ws_config cfg, size_t bytes);
+
+/**
+ * The deflate level: 0 stores, 1 is the fastest, 9 the smallest.
+ * Default `WS_DEFAULT_DEFLATE_LEVEL`. Returns `WS_OK`,
+ * `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+ */
+ws_status ws_config_set_deflate_level(ws_config cfg, uint32_t level);
+
+/**
  * Set the heartbeat interval in ms: a ping goes out this often while the
  * connection is open. 0 turns the heartbeat off. Default
  * `WS_DEFAULT_PING_INTERVAL_MS`; range 0..`WS_MAX_TIMEOUT_MS`. Returns
@@ -1454,6 +1521,23 @@ ws_status ws_response_status(ws_handle handle, uint16_t *out);
  * `buf` must be writable for `len` bytes; `out_len` NULL or writable.
  */
 ws_status ws_response_headers(ws_handle handle, char *buf, size_t len, size_t *out_len);
+
+/**
+ * Copy the extensions agreed for the current connection (or the last
+ * one, while reconnecting) into `buf`, NUL-terminated, as the browser's
+ * `WebSocket.extensions` shows them: "" for none, else e.g.
+ * "permessage-deflate" or "permessage-deflate; server_no_context_takeover;
+ * client_max_window_bits=12" (only the parameters that differ from RFC
+ * 7692's defaults). Set when `WS_EVENT_OPEN` is delivered, so an open
+ * callback may read it. Buffer rules as `ws_response_headers`.
+ *
+ * Returns `WS_OK`, `WS_ERR_BUFFER_TOO_SMALL`, `WS_ERR_INVALID_ARGUMENT`
+ * or `WS_ERR_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+ */
+ws_status ws_extensions(ws_handle handle, char *buf, size_t len, size_t *out_len);
 
 /**
  * Copy the first bytes of a rejection's body (up to `WS_MAX_RESPONSE_BODY`,

@@ -243,6 +243,12 @@ impl Client {
         self.shared.response.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The extensions agreed for the current or last connection ("" for
+    /// none), e.g. "permessage-deflate; client_max_window_bits=12".
+    pub fn extensions(&self) -> String {
+        self.shared.extensions.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> ws_stats {
         self.shared.stats()

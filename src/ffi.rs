@@ -584,6 +584,49 @@ config_setters! {
     /// `WS_ERR_INVALID_HANDLE`.
     fn ws_config_set_ping_events(enabled: bool) => set_ping_events;
 
+    /// Offer permessage-deflate (RFC 7692) in the upgrade request, as browsers
+    /// do. Default on. When the server
+    /// accepts, messages of at least the threshold are compressed
+    /// (`ws_config_set_deflate_threshold`) and compressed messages from the
+    /// server are inflated, with the max message size applied to the
+    /// inflated size as it grows (a bomb is a `WS_ERR_MESSAGE_TOO_LARGE`
+    /// error and close 1009). An answer that breaks RFC 7692 fails the
+    /// attempt with `WS_ERROR_HANDSHAKE`. `ws_extensions` tells what was
+    /// agreed. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_permessage_deflate(enabled: bool) => set_permessage_deflate;
+
+    /// permessage-deflate's `client_max_window_bits`, the window we compress
+    /// with: 0 (the default) offers the parameter with no value, so the
+    /// server may pick it; 8..15 caps it (less memory per connection).
+    /// Returns `WS_OK`, `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_deflate_client_max_window_bits(bits: u32) => set_deflate_client_max_window_bits;
+
+    /// permessage-deflate's `server_max_window_bits`: 0 (the default) asks
+    /// nothing; 8..15 asks the server to compress with that window at most
+    /// (less memory here to inflate). Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_deflate_server_max_window_bits(bits: u32) => set_deflate_server_max_window_bits;
+
+    /// Ask for `server_no_context_takeover`: the server resets its
+    /// compressor after each message (less memory here, worse ratio).
+    /// Default off. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_deflate_server_no_context_takeover(enabled: bool) => set_deflate_server_no_context_takeover;
+
+    /// Offer `client_no_context_takeover`: we reset our compressor after each
+    /// message. Default off. Returns `WS_OK` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_deflate_client_no_context_takeover(enabled: bool) => set_deflate_client_no_context_takeover;
+
+    /// Messages shorter than `bytes` are sent uncompressed (compressing a
+    /// small message costs more than it saves). Default
+    /// `WS_DEFAULT_DEFLATE_THRESHOLD`. Returns `WS_OK` or
+    /// `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_deflate_threshold(bytes: usize) => set_deflate_threshold;
+
+    /// The deflate level: 0 stores, 1 is the fastest, 9 the smallest.
+    /// Default `WS_DEFAULT_DEFLATE_LEVEL`. Returns `WS_OK`,
+    /// `WS_ERR_INVALID_ARGUMENT` or `WS_ERR_INVALID_HANDLE`.
+    fn ws_config_set_deflate_level(level: u32) => set_deflate_level;
+
     /// Set the heartbeat interval in ms: a ping goes out this often while the
     /// connection is open. 0 turns the heartbeat off. Default
     /// `WS_DEFAULT_PING_INTERVAL_MS`; range 0..`WS_MAX_TIMEOUT_MS`. Returns
@@ -1161,6 +1204,32 @@ pub unsafe extern "C" fn ws_response_headers(
     guard(|| {
         let lines = client(handle)?.response().map(|r| r.header_lines()).unwrap_or_default();
         copy_out(&lines, buf.cast(), len, out_len, true)
+    })
+}
+
+/// Copy the extensions agreed for the current connection (or the last
+/// one, while reconnecting) into `buf`, NUL-terminated, as the browser's
+/// `WebSocket.extensions` shows them: "" for none, else e.g.
+/// "permessage-deflate" or "permessage-deflate; server_no_context_takeover;
+/// client_max_window_bits=12" (only the parameters that differ from RFC
+/// 7692's defaults). Set when `WS_EVENT_OPEN` is delivered, so an open
+/// callback may read it. Buffer rules as `ws_response_headers`.
+///
+/// Returns `WS_OK`, `WS_ERR_BUFFER_TOO_SMALL`, `WS_ERR_INVALID_ARGUMENT`
+/// or `WS_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `buf` must be writable for `len` bytes; `out_len` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ws_extensions(
+    handle: ws_handle,
+    buf: *mut c_char,
+    len: usize,
+    out_len: *mut usize,
+) -> ws_status {
+    guard(|| {
+        let extensions = client(handle)?.extensions();
+        copy_out(extensions.as_bytes(), buf.cast(), len, out_len, true)
     })
 }
 

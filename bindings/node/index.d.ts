@@ -3,6 +3,24 @@
 // lib.dom, and with lib.dom `globalThis.WebSocket = WebSocket` type-checks.
 /// <reference types="node" />
 
+/** permessage-deflate's parameters, named as `ws` names them. */
+export interface PerMessageDeflateOptions {
+  /** Messages shorter than this many bytes are sent uncompressed (default 1024). */
+  threshold?: number;
+  /** The deflate level, 0 to 9 (default 6). */
+  level?: number;
+  /** As `ws`: `{ level }` is read from here too. */
+  zlibDeflateOptions?: { level?: number };
+  /** Ask the server to reset its compressor after each message. */
+  serverNoContextTakeover?: boolean;
+  /** Reset ours after each message. */
+  clientNoContextTakeover?: boolean;
+  /** Ask the server for this window at most (8 to 15). */
+  serverMaxWindowBits?: number;
+  /** Cap our window (8 to 15); true (the default) lets the server pick. */
+  clientMaxWindowBits?: number | true;
+}
+
 export interface WebSocketOptions {
   /** Extra HTTP headers on the upgrade request. */
   headers?: Record<string, string> | Array<[string, string]>;
@@ -77,6 +95,8 @@ export interface WebSocketOptions {
   rejectUnauthorized?: boolean;
   /** Path of a PEM file with extra trusted CA certificates. */
   caFile?: string;
+  /** permessage-deflate (RFC 7692): offered by default; false turns it off, an object tunes it. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Paths of the client certificate chain and its PKCS#8 key, PEM files. */
   certFile?: string;
   keyFile?: string;

@@ -67,7 +67,12 @@ const STRING = {
 const KNOWN_OPTIONS = new Set([
   ...Object.keys(NUMERIC), ...Object.keys(BOOLEAN), ...Object.keys(STRING),
   'protocols', 'headers', 'pingPayload', 'finalCloseCodes', 'fatalHttpStatuses',
-  'ca', 'cert', 'key', 'rejectUnauthorized', 'caFile', 'certFile', 'keyFile', 'seed',
+  'ca', 'cert', 'key', 'rejectUnauthorized', 'caFile', 'certFile', 'keyFile', 'seed', 'perMessageDeflate',
+]);
+/** `perMessageDeflate: { ... }`, named as `ws` names them. */
+const DEFLATE_OPTIONS = new Set([
+  'threshold', 'level', 'zlibDeflateOptions', 'serverNoContextTakeover', 'clientNoContextTakeover',
+  'serverMaxWindowBits', 'clientMaxWindowBits',
 ]);
 
 // A Sec-WebSocket-Protocol element: an RFC 7230 token.
@@ -109,6 +114,42 @@ function clientCert(cfg, options, name, [certName, keyName], convert, fn) {
     throw new TypeError(`options.${certName} and options.${keyName} go together`);
   }
   if (name === certName) check(setter(fn)(cfg, convert(certName, options[certName]), convert(keyName, options[keyName])));
+}
+
+/** `perMessageDeflate`: false turns it off; true or `{ threshold, level, ... }` (as `ws` takes them) tunes it. */
+function perMessageDeflate(cfg, value) {
+  if (typeof value === 'boolean') {
+    check(api.ws_config_set_permessage_deflate(cfg, value));
+    return;
+  }
+  if (typeof value !== 'object' || value === null) throw new TypeError('options.perMessageDeflate must be a boolean or an object');
+  for (const k of Object.keys(value)) {
+    if (!DEFLATE_OPTIONS.has(k)) throw new TypeError(`unknown option 'perMessageDeflate.${k}'`);
+  }
+  check(api.ws_config_set_permessage_deflate(cfg, true));
+  const bool = (k) => {
+    if (typeof value[k] !== 'boolean') throw new TypeError(`options.perMessageDeflate.${k} must be a boolean`);
+    return value[k];
+  };
+  if (value.threshold !== undefined) check(api.ws_config_set_deflate_threshold(cfg, num('perMessageDeflate.threshold', value.threshold, 'u32')));
+  const level = value.level !== undefined ? value.level : value.zlibDeflateOptions?.level;
+  if (level !== undefined) check(api.ws_config_set_deflate_level(cfg, num('perMessageDeflate.level', level, 'u32')));
+  if (value.serverNoContextTakeover !== undefined) check(api.ws_config_set_deflate_server_no_context_takeover(cfg, bool('serverNoContextTakeover')));
+  if (value.clientNoContextTakeover !== undefined) check(api.ws_config_set_deflate_client_no_context_takeover(cfg, bool('clientNoContextTakeover')));
+  if (value.serverMaxWindowBits !== undefined) {
+    check(api.ws_config_set_deflate_server_max_window_bits(cfg, num('perMessageDeflate.serverMaxWindowBits', value.serverMaxWindowBits, 'u32')));
+  }
+  if (value.clientMaxWindowBits !== undefined && value.clientMaxWindowBits !== true) {
+    check(api.ws_config_set_deflate_client_max_window_bits(cfg, num('perMessageDeflate.clientMaxWindowBits', value.clientMaxWindowBits, 'u32')));
+  }
+}
+
+/** The extensions agreed for the connection (ws_extensions), '' for none. */
+function extensionsOf(handle) {
+  const buf = Buffer.alloc(256);
+  const len = [0];
+  if (api.ws_extensions(handle, buf, buf.length, len) !== 0) return '';
+  return buf.toString('latin1', 0, Number(len[0]));
 }
 
 function configure(cfg, url, protocols, options) {
@@ -174,6 +215,9 @@ function configure(cfg, url, protocols, options) {
         break;
       case 'seed':
         check(api.ws_config_set_random_seed(cfg, BigInt(value)));
+        break;
+      case 'perMessageDeflate':
+        perMessageDeflate(cfg, value);
         break;
       default:
         break;
@@ -301,7 +345,7 @@ class WebSocket extends EventTarget {
   get url() { return this._url; }
   get readyState() { return this._readyState; }
   get protocol() { return this._protocol; }
-  get extensions() { return ''; }
+  get extensions() { return this._extensions || ''; }
   get binaryType() { return this._binaryType; }
   set binaryType(t) {
     if (t === 'blob' || t === 'arraybuffer') this._binaryType = t; // anything else is ignored, as the standard says
@@ -531,7 +575,7 @@ class WebSocket extends EventTarget {
   _take(ev, tasks) {
     switch (ev.type) {
       case EV_OPEN:
-        tasks.push({ receiver: this, type: T_OPEN, protocol: ev.protocol || '' });
+        tasks.push({ receiver: this, type: T_OPEN, protocol: ev.protocol || '', extensions: extensionsOf(this._handle) });
         break;
       case EV_MESSAGE: {
         const binary = ev.is_binary;
@@ -578,6 +622,7 @@ class WebSocket extends EventTarget {
         if (this._readyState !== CONNECTING) return; // close() or terminate() came first
         this._readyState = OPEN;
         this._protocol = task.protocol;
+        this._extensions = task.extensions;
         this.dispatchEvent(new Event('open'));
         break;
       case T_MESSAGE: {

@@ -5,6 +5,7 @@ use crate::{
     error::{Error, Result},
     policy::backoff::{BackoffConfig, ReconnectPolicy},
     types::ws_status,
+    wire::DeflateConfig,
 };
 use data_encoding::BASE64;
 use percent_encoding::percent_decode_str;
@@ -64,6 +65,12 @@ pub const WS_DEFAULT_MIN_UPTIME_MS: u32 = 5_000;
 pub const WS_DEFAULT_QUEUE_MAX_MESSAGES: u64 = 100_000;
 /// Default largest number of bytes waiting to be sent (256 MiB).
 pub const WS_DEFAULT_QUEUE_MAX_BYTES: u64 = 256 << 20;
+/// permessage-deflate (RFC 7692) is offered by default.
+const DEFAULT_PERMESSAGE_DEFLATE: bool = true;
+/// Default size in bytes below which a message is sent uncompressed (1 KiB).
+pub const WS_DEFAULT_DEFLATE_THRESHOLD: usize = 1024;
+/// Default deflate level (0 stores, 1 is the fastest, 9 the smallest).
+pub const WS_DEFAULT_DEFLATE_LEVEL: u32 = 6;
 
 /// A parsed `ws://` or `wss://` URL: parsed as the WHATWG URL Standard says
 /// (as browsers do: host in lower case or punycode, default port dropped,
@@ -453,6 +460,8 @@ pub struct Config {
     /// The environment's proxy variables, read when the connection was
     /// created.
     pub proxy_env: ProxyEnv,
+    /// permessage-deflate: whether it is offered, and how we compress.
+    pub deflate: DeflateConfig,
 }
 
 /// The `User-Agent` sent by default.
@@ -497,7 +506,22 @@ impl Default for Config {
             proxy_auth: None,
             proxy_from_env: true,
             proxy_env: ProxyEnv::default(),
+            deflate: DeflateConfig {
+                enabled: DEFAULT_PERMESSAGE_DEFLATE,
+                threshold: WS_DEFAULT_DEFLATE_THRESHOLD,
+                level: WS_DEFAULT_DEFLATE_LEVEL,
+                ..DeflateConfig::default()
+            },
         }
+    }
+}
+
+/// A window-bits option: 0 for none, else 8..=15.
+fn window_bits(name: &str, bits: u32) -> Result<Option<u8>> {
+    match u8::try_from(bits) {
+        Ok(0) => Ok(None),
+        Ok(b @ 8..=15) => Ok(Some(b)),
+        _ => Err(Error::invalid(format!("{name} must be 0 or 8 to 15, got {bits}"))),
     }
 }
 
@@ -975,6 +999,52 @@ impl Config {
     /// answered either way).
     pub fn set_ping_events(&mut self, enabled: bool) -> Result<()> {
         self.ping_events = enabled;
+        Ok(())
+    }
+
+    /// Offer permessage-deflate, or not.
+    pub fn set_permessage_deflate(&mut self, enabled: bool) -> Result<()> {
+        self.deflate.enabled = enabled;
+        Ok(())
+    }
+
+    /// Our window: 0 offers `client_max_window_bits` with no value (the
+    /// server picks, we follow), 8..=15 caps our compressor's window.
+    pub fn set_deflate_client_max_window_bits(&mut self, bits: u32) -> Result<()> {
+        self.deflate.client_max_window_bits = window_bits("client max window bits", bits)?;
+        Ok(())
+    }
+
+    /// The server's window: 0 asks nothing, 8..=15 asks for that at most.
+    pub fn set_deflate_server_max_window_bits(&mut self, bits: u32) -> Result<()> {
+        self.deflate.server_max_window_bits = window_bits("server max window bits", bits)?;
+        Ok(())
+    }
+
+    /// Ask the server to reset its compressor after each message.
+    pub fn set_deflate_server_no_context_takeover(&mut self, on: bool) -> Result<()> {
+        self.deflate.server_no_context_takeover = on;
+        Ok(())
+    }
+
+    /// Reset our compressor after each message (and say so).
+    pub fn set_deflate_client_no_context_takeover(&mut self, on: bool) -> Result<()> {
+        self.deflate.client_no_context_takeover = on;
+        Ok(())
+    }
+
+    /// Messages shorter than `bytes` are sent uncompressed.
+    pub fn set_deflate_threshold(&mut self, bytes: usize) -> Result<()> {
+        self.deflate.threshold = bytes;
+        Ok(())
+    }
+
+    /// The deflate level, 0..=9.
+    pub fn set_deflate_level(&mut self, level: u32) -> Result<()> {
+        if level > 9 {
+            return Err(Error::invalid(format!("deflate level must be 0 to 9, got {level}")));
+        }
+        self.deflate.level = level;
         Ok(())
     }
 

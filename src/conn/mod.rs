@@ -112,6 +112,9 @@ pub struct Shared {
     pub pending_pings: AtomicU64,
     /// The server's last answer to an upgrade request.
     pub response: Mutex<Option<HttpResponse>>,
+    /// The extensions agreed for the current or last connection, in
+    /// canonical form ("" for none).
+    pub extensions: Mutex<String>,
     /// The worker thread's `thread_token`.
     worker_token: AtomicUsize,
     /// Set at process exit for freed handles still closing in the background.
@@ -148,6 +151,7 @@ impl Shared {
             },
             pending_pings: AtomicU64::new(0),
             response: Mutex::new(None),
+            extensions: Mutex::new(String::new()),
             worker_token: AtomicUsize::new(0),
             abandon: AtomicBool::new(false),
         })
@@ -221,6 +225,11 @@ impl Shared {
     /// Keep the server's answer to the last upgrade request.
     pub fn set_response(&self, response: HttpResponse) {
         *self.response.lock().unwrap_or_else(|e| e.into_inner()) = Some(response);
+    }
+
+    /// Keep the extensions agreed by the last upgrade ("" for none).
+    pub fn set_extensions(&self, extensions: String) {
+        *self.extensions.lock().unwrap_or_else(|e| e.into_inner()) = extensions;
     }
 
     /// A snapshot of the counters.

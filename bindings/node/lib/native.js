@@ -94,6 +94,7 @@ const api = {
   ws_tls_backend: fn('const char *ws_tls_backend(void)'),
   ws_status_str: fn('const char *ws_status_str(int32_t status)'),
   ws_last_error_message: fn('int32_t ws_last_error_message(_Out_ uint8_t *buf, size_t len, _Out_ size_t *out_len)'),
+  ws_extensions: fn('int32_t ws_extensions(uint64_t h, _Out_ uint8_t *buf, size_t len, _Out_ size_t *out_len)'),
   ws_config_new: fn('int32_t ws_config_new(_Out_ uint64_t *out)'),
   ws_config_free: fn('int32_t ws_config_free(uint64_t cfg)'),
   ws_create_with_config: fn('int32_t ws_create_with_config(uint64_t cfg, _Out_ uint64_t *out)'),

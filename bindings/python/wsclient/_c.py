@@ -9,6 +9,8 @@ WSCLIENT_VERSION_MINOR = 1
 WSCLIENT_VERSION_PATCH = 0
 WS_DEFAULT_CLOSE_TIMEOUT_MS = 5000
 WS_DEFAULT_CONNECT_TIMEOUT_MS = 10000
+WS_DEFAULT_DEFLATE_LEVEL = 6
+WS_DEFAULT_DEFLATE_THRESHOLD = 1024
 WS_DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000
 WS_DEFAULT_INITIAL_DELAY_MS = 1000
 WS_DEFAULT_MAX_DELAY_MS = 30000
@@ -201,6 +203,12 @@ SETTERS: Dict[str, List[Tuple[str, str]]] = {
     'ws_config_set_client_key_password': [('cfg', 'uint64_t'), ('password', 'const char *')],
     'ws_config_set_close_timeout_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
     'ws_config_set_connect_timeout_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
+    'ws_config_set_deflate_client_max_window_bits': [('cfg', 'uint64_t'), ('bits', 'uint32_t')],
+    'ws_config_set_deflate_client_no_context_takeover': [('cfg', 'uint64_t'), ('enabled', 'bool')],
+    'ws_config_set_deflate_level': [('cfg', 'uint64_t'), ('level', 'uint32_t')],
+    'ws_config_set_deflate_server_max_window_bits': [('cfg', 'uint64_t'), ('bits', 'uint32_t')],
+    'ws_config_set_deflate_server_no_context_takeover': [('cfg', 'uint64_t'), ('enabled', 'bool')],
+    'ws_config_set_deflate_threshold': [('cfg', 'uint64_t'), ('bytes', 'size_t')],
     'ws_config_set_fatal_http_statuses': [('cfg', 'uint64_t'), ('statuses', 'const uint16_t *'), ('count', 'size_t')],
     'ws_config_set_final_close_codes': [('cfg', 'uint64_t'), ('codes', 'const uint16_t *'), ('count', 'size_t')],
     'ws_config_set_handshake_timeout_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
@@ -212,6 +220,7 @@ SETTERS: Dict[str, List[Tuple[str, str]]] = {
     'ws_config_set_max_message_size': [('cfg', 'uint64_t'), ('bytes', 'size_t')],
     'ws_config_set_max_redirects': [('cfg', 'uint64_t'), ('max', 'uint32_t')],
     'ws_config_set_min_uptime_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
+    'ws_config_set_permessage_deflate': [('cfg', 'uint64_t'), ('enabled', 'bool')],
     'ws_config_set_ping_events': [('cfg', 'uint64_t'), ('enabled', 'bool')],
     'ws_config_set_ping_interval_ms': [('cfg', 'uint64_t'), ('ms', 'uint32_t')],
     'ws_config_set_ping_payload': [('cfg', 'uint64_t'), ('text', 'const char *')],

@@ -300,6 +300,7 @@ class WebSocket:
         self._changed = threading.Condition()  # notified on open, error, pong, reconnecting, close
         self._ever_opened = False
         self._protocol: Optional[str] = None
+        self._extensions = ""
         self._close_info: Tuple[Optional[int], str] = (None, "")
         self._last_error: Optional[errors.WebSocketError] = None
         self._error_since_open = False
@@ -407,6 +408,7 @@ class WebSocket:
             return
         if t == _c.WS_EVENT_OPEN:
             self._protocol = (ev.protocol or b"").decode() or None
+            self._extensions = native.read_buffer(native.lib.ws_extensions, self._handle).decode("latin-1")
             self.response = self._read_response(with_body=False)
             self._ever_opened = True
             self._error_since_open = False
@@ -781,6 +783,13 @@ class WebSocket:
     def subprotocol(self) -> Optional[str]:
         """The subprotocol the server chose, or None."""
         return self._protocol
+
+    @property
+    def extensions(self) -> str:
+        """The extensions agreed at the last open, as the browser's
+        ``WebSocket.extensions`` shows them: "" for none, else e.g.
+        "permessage-deflate; client_max_window_bits=12"."""
+        return self._extensions
 
     @property
     def url(self) -> str:

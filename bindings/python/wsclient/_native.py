@@ -132,6 +132,7 @@ _PROTOTYPES = {
     "ws_set_logger": (_S, [c_int32, LOGGER, c_void_p]),
     "ws_response_status": (_S, [_H, POINTER(c_uint16)]),
     "ws_response_headers": (_S, [_H, c_char_p, c_size_t, POINTER(c_size_t)]),
+    "ws_extensions": (_S, [_H, c_char_p, c_size_t, POINTER(c_size_t)]),
     "ws_response_body": (_S, [_H, c_char_p, c_size_t, POINTER(c_size_t)]),
 }
 #: The config setters, from the header: cfg, then the option's arguments.

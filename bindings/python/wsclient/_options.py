@@ -45,6 +45,13 @@ _OPTIONS: Dict[str, Tuple[str, str]] = {
     "client_cert": ("ws_config_set_client_cert", "paths"),
     "insecure": ("ws_config_set_insecure", "bool"),
     "seed": ("ws_config_set_random_seed", "u64"),
+    "permessage_deflate": ("ws_config_set_permessage_deflate", "bool"),
+    "deflate_threshold": ("ws_config_set_deflate_threshold", "size"),
+    "deflate_level": ("ws_config_set_deflate_level", "u32"),
+    "deflate_client_max_window_bits": ("ws_config_set_deflate_client_max_window_bits", "u32"),
+    "deflate_server_max_window_bits": ("ws_config_set_deflate_server_max_window_bits", "u32"),
+    "deflate_server_no_context_takeover": ("ws_config_set_deflate_server_no_context_takeover", "bool"),
+    "deflate_client_no_context_takeover": ("ws_config_set_deflate_client_no_context_takeover", "bool"),
     "queue_limit": ("ws_config_set_queue_max_messages", "u64"),
     "queue_limit_bytes": ("ws_config_set_queue_max_bytes", "u64"),
     "server_hostname": ("ws_config_set_server_name", "text"),
@@ -110,6 +117,20 @@ class ConnectionOptions(TypedDict, total=False):
     #: open connection ends and a reconnect follows, instead of going on silently.
     raise_on_disconnect: Optional[bool]
     seed: Optional[int]
+    #: permessage-deflate (RFC 7692), offered by default; False turns it off.
+    permessage_deflate: Optional[bool]
+    #: Messages shorter than this many bytes go uncompressed (default 1024).
+    deflate_threshold: Optional[int]
+    #: The deflate level, 0 to 9 (default 6).
+    deflate_level: Optional[int]
+    #: Cap our compression window (8 to 15); 0 (default) lets the server pick.
+    deflate_client_max_window_bits: Optional[int]
+    #: Ask the server for this window at most (8 to 15); 0 (default) asks nothing.
+    deflate_server_max_window_bits: Optional[int]
+    #: Ask the server to reset its compressor after each message.
+    deflate_server_no_context_takeover: Optional[bool]
+    #: Reset ours after each message.
+    deflate_client_no_context_takeover: Optional[bool]
     on_open: Optional[Callable[["WebSocket"], Any]]
     on_error: Optional[Callable[["WebSocket", errors.WebSocketError], Any]]
     on_close: Optional[Callable[["WebSocket", int, str], Any]]
