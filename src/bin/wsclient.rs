@@ -61,6 +61,7 @@ enum Key {
     Timeout,
     Version,
     Help,
+    NoDeflate,
 }
 
 /// The options as the usage shows them (`-S, --long VALUE`, the short name
@@ -78,6 +79,7 @@ const OPTIONS: &[(&str, Key, &str)] = &[
     ("--no-reconnect", Key::NoReconnect, "end at the first failure or close, like a browser"),
     ("--ca-file PEM", Key::CaFile, "extra trusted CA certificates"),
     ("--insecure", Key::Insecure, "do not verify the server's certificate (tests only)"),
+    ("--no-deflate", Key::NoDeflate, "do not offer permessage-deflate compression"),
     (
         "--proxy URL",
         Key::Proxy,
@@ -127,6 +129,7 @@ struct Args {
     reconnect: bool,
     ca_file: Option<String>,
     insecure: bool,
+    deflate: bool,
     proxy: Option<String>,
     binary: bool,
     json: bool,
@@ -156,6 +159,7 @@ fn parse_args() -> Result<Args, String> {
         reconnect: true,
         ca_file: None,
         insecure: false,
+        deflate: true,
         proxy: None,
         binary: false,
         json: false,
@@ -206,6 +210,7 @@ fn parse_args() -> Result<Args, String> {
             Key::NoReconnect => a.reconnect = false,
             Key::CaFile => a.ca_file = Some(value()?),
             Key::Insecure => a.insecure = true,
+            Key::NoDeflate => a.deflate = false,
             Key::Proxy => a.proxy = Some(value()?),
             Key::Binary => a.binary = true,
             Key::Json => a.json = true,
@@ -250,6 +255,7 @@ fn config(a: &Args) -> Result<Config, String> {
         c.set_ca_file(path).map_err(e)?;
     }
     c.tls.insecure = a.insecure;
+    c.set_permessage_deflate(a.deflate).map_err(e)?;
     if let Some(proxy) = &a.proxy {
         c.set_proxy(proxy).map_err(e)?;
     }
@@ -443,10 +449,12 @@ fn main() -> ExitCode {
                 open_now = true;
                 last_error = None;
                 let p = protocol.to_string_lossy();
+                let x = client.extensions();
+                let shown = if x.is_empty() { String::new() } else { format!(", extensions '{x}'") };
                 out.event(
-                    json!({"event": "open", "protocol": p, "reconnect": reconnect}),
+                    json!({"event": "open", "protocol": p, "extensions": x, "reconnect": reconnect}),
                     format!(
-                        "* {} (subprotocol '{p}')",
+                        "* {} (subprotocol '{p}'{shown})",
                         if reconnect { "open again" } else { "open" }
                     ),
                 );
