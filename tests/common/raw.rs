@@ -125,6 +125,12 @@ impl Peer {
 
     /// Read the upgrade request and answer 101; returns the request.
     pub fn handshake(&mut self) -> String {
+        self.handshake_with("")
+    }
+
+    /// The same, with `headers` (lines ending in CRLF, e.g. a
+    /// `Sec-WebSocket-Extensions` answer) added to the 101.
+    pub fn handshake_with(&mut self, headers: &str) -> String {
         let req = self.read_request();
         let key = req
             .lines()
@@ -135,7 +141,7 @@ impl Peer {
             .expect("the request has a Sec-WebSocket-Key");
         let resp = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
+             Sec-WebSocket-Accept: {}\r\n{headers}\r\n",
             accept_key(&key)
         );
         self.send(resp.as_bytes());
