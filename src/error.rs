@@ -200,6 +200,18 @@ impl ConnError {
         }
     }
 
+    /// The server broke the protocol, as the message layer found: fail the
+    /// connection with the close code it calls for.
+    pub fn from_wire(err: crate::wire::WireError) -> Self {
+        use ws_error_kind::*;
+        let (kind, message) = match err.code {
+            1009 => (WS_ERROR_MESSAGE_TOO_LARGE, format!("the peer's message is too large: {}", err.message)),
+            1007 => (WS_ERROR_PROTOCOL, format!("peer sent invalid data: {}", err.message)),
+            _ => (WS_ERROR_PROTOCOL, format!("protocol violation by the peer: {}", err.message)),
+        };
+        ConnError::new(kind, message).failing_with(err.code)
+    }
+
     /// Classify an I/O error with some context.
     pub fn from_io(context: &str, io: &std::io::Error) -> Self {
         use std::io::ErrorKind as K;

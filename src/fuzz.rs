@@ -22,10 +22,13 @@ fn config(max_message_size: usize) -> Config {
 pub fn session(data: &[u8], max_message_size: usize) -> Vec<Event> {
     let config = config(max_message_size);
     let shared = Shared::new(&config).expect("a wake-up fd");
-    let ws = tungstenite::WebSocket::from_raw_socket(
-        transport::fuzz::memory(data),
-        tungstenite::protocol::Role::Client,
-        Some(transport::ws_config(&config)),
+    let ws = crate::worker::link::Link::new(
+        transport::fuzz::open_memory(data),
+        &[],
+        config.read_buffer_size,
+        config.max_message_size,
+        None,
+        1,
     );
     let (_tx, rx) = crossbeam_channel::unbounded();
     let mut inbox = Inbox::new(rx);

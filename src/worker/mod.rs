@@ -2,6 +2,7 @@
 //! It sleeps in `poll(2)` on the socket and the wake-up pipe; commands from
 //! the caller arrive over the channel and are drained on every wake-up.
 
+pub(crate) mod link;
 mod proxy;
 pub(crate) mod session;
 pub(crate) mod transport;
@@ -167,6 +168,7 @@ fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
                     stats.reconnects.fetch_add(1, Ordering::Relaxed);
                 }
                 shared.set_state(WS_STATE_OPEN);
+                shared.set_extensions(conn.ws.extensions().to_string());
                 shared.emit(Event::Open {
                     protocol: cstring(&conn.protocol),
                     reconnect: opened_before,

@@ -2,7 +2,11 @@
 //! socket would block, tick the heartbeat, then sleep in `poll(2)` until the
 //! socket, the wake-up pipe or the next deadline.
 
-use super::{transport::wait, transport::Stream, Closed, Inbox};
+use super::{
+    link::{Link, LinkError},
+    transport::wait,
+    Closed, Inbox,
+};
 use crate::{
     config::Config,
     conn::Shared,
@@ -14,13 +18,10 @@ use crate::{
         heartbeat::{Action, Heartbeat},
     },
     types::{ws_error_kind, ws_ready_state::WS_STATE_CLOSING},
+    wire::Incoming,
 };
-use std::{collections::VecDeque, io, sync::atomic::Ordering, time::Instant};
-use tungstenite::{
-    error::ProtocolError,
-    protocol::{frame::coding::CloseCode, CloseFrame},
-    Error as WsError, Message, WebSocket,
-};
+use std::{collections::VecDeque, sync::atomic::Ordering, time::Instant};
+use tungstenite::Message;
 
 /// Messages read per wake-up before the worker looks at its commands again.
 const READ_BATCH: usize = 256;
@@ -35,17 +36,35 @@ pub struct SessionEnd {
     pub error: Option<ConnError>,
 }
 
-fn would_block(e: &WsError) -> bool {
-    matches!(e, WsError::Io(io) if io.kind() == io::ErrorKind::WouldBlock)
+/// The bytes of a queued data message, and whether it is binary.
+fn data_of(m: &Message) -> (&[u8], bool) {
+    match m {
+        Message::Text(t) => (t.as_bytes(), false),
+        Message::Binary(b) => (b, true),
+        // Only data messages are queued.
+        _ => (&[], true),
+    }
+}
+
+/// The error that ends the session for a failed write or read.
+fn link_error(e: LinkError) -> ConnError {
+    match e {
+        LinkError::Wire(w) => ConnError::from_wire(w),
+        LinkError::Io(io) => ConnError::from_io("connection lost", &io),
+        LinkError::WouldBlock | LinkError::Full | LinkError::Closed => ConnError::new(
+            ws_error_kind::WS_ERROR_NETWORK,
+            "connection lost: the peer closed TCP without a close handshake",
+        ),
+    }
 }
 
 struct Session<'a> {
-    ws: WebSocket<Stream>,
+    ws: Link,
     shared: &'a Shared,
     config: &'a Config,
     heartbeat: Heartbeat,
     bytes_seen: u64,
-    /// Data frames handed to tungstenite and not yet entirely written to
+    /// Data frames handed to the link and not yet entirely written to
     /// the socket, in order: the user's messages, or `None` for a text
     /// heartbeat. If the connection dies, the messages go back to the head
     /// of the queue: the server cannot have processed them.
@@ -70,7 +89,7 @@ struct Session<'a> {
 
 /// Run the session until the connection ends.
 pub fn run(
-    ws: WebSocket<Stream>,
+    ws: Link,
     shared: &Shared,
     inbox: &mut Inbox,
     config: &Config,
@@ -168,7 +187,9 @@ impl Session<'_> {
             // With messages left unread (TLS may hold decrypted bytes poll
             // cannot see), or queued messages the socket can take now, only
             // look at the pipe and come straight back.
-            let writable = !self.blocked && !inbox.outbox.is_empty() && self.ws.can_write();
+            let writable = !self.blocked
+                && (!inbox.outbox.is_empty() || self.ws.has_queued())
+                && self.ws.can_write();
             let until = if more || writable {
                 Some(now)
             } else {
@@ -194,16 +215,15 @@ impl Session<'_> {
         }
     }
 
-    /// Let tungstenite take frames of any size from us (they are bounded by
+    /// Let the link take frames of any size from us (they are bounded by
     /// the send queue), or only its own small control frames.
     fn room_for_us(&mut self, ours: bool) {
-        let max = if ours { usize::MAX } else { super::transport::CONTROL_ROOM };
-        self.ws.set_config(|c| c.max_write_buffer_size = max);
+        self.ws.set_room(ours);
     }
 
     /// Account the data frames the socket took entirely since last time.
     fn settle(&mut self) {
-        let done = self.ws.get_mut().take_completed();
+        let done = self.ws.take_completed();
         let (mut n, mut bytes) = (0u64, 0u64);
         for _ in 0..done {
             if let Some(Some(m)) = self.in_flight.pop_front() {
@@ -220,7 +240,7 @@ impl Session<'_> {
         }
     }
 
-    /// Hand queued messages to tungstenite, start the close handshake when
+    /// Hand queued messages to the link, start the close handshake when
     /// asked, and flush once.
     fn write(&mut self, inbox: &mut Inbox) -> Option<SessionEnd> {
         if let Some(end) = self.write_pings(inbox) {
@@ -230,22 +250,22 @@ impl Session<'_> {
             self.room_for_us(true);
             let mut failed = None;
             while let Some(msg) = inbox.outbox.pop_front() {
-                let kept = msg.clone();
-                match self.ws.write(msg) {
-                    Ok(()) => self.in_flight.push_back(Some(kept)),
-                    // The frame is buffered; the socket is full.
-                    Err(e) if would_block(&e) => {
-                        self.in_flight.push_back(Some(kept));
+                let (data, binary) = data_of(&msg);
+                match self.ws.send_message(data, binary) {
+                    Ok(()) => self.in_flight.push_back(Some(msg)),
+                    // The frame is queued; the socket is full.
+                    Err(LinkError::WouldBlock) => {
+                        self.in_flight.push_back(Some(msg));
                         self.blocked = true;
                         break;
                     }
-                    Err(WsError::WriteBufferFull(_)) => {
-                        inbox.outbox.push_front(kept);
+                    Err(LinkError::Full) => {
+                        inbox.outbox.push_front(msg);
                         break;
                     }
                     Err(e) => {
-                        // Buffered or not, it was not entirely written.
-                        self.in_flight.push_back(Some(kept));
+                        // Queued or not, it was not entirely written.
+                        self.in_flight.push_back(Some(msg));
                         failed = Some(e);
                         break;
                     }
@@ -255,13 +275,10 @@ impl Session<'_> {
                 if let Some((code, reason)) = &inbox.close_req {
                     log!(WS_LOG_DEBUG, self.shared.handle(), "sending close {code}");
                     // Code 0: a close frame without a body (the peer sees 1005).
-                    let frame = (*code != 0).then(|| CloseFrame {
-                        code: CloseCode::from(*code),
-                        reason: reason.as_str().into(),
-                    });
-                    match self.ws.close(frame) {
-                        Err(e) if !would_block(&e) => failed = Some(e),
-                        _ => {}
+                    let close = (*code != 0).then_some((*code, reason.as_str()));
+                    match self.ws.send_close(close) {
+                        Err(LinkError::WouldBlock) | Ok(()) => {}
+                        Err(e) => failed = Some(e),
                     }
                     self.close_sent = true;
                 }
@@ -269,19 +286,15 @@ impl Session<'_> {
             self.room_for_us(false);
             if let Some(e) = failed {
                 self.settle();
-                return Some(self.fail(ConnError::from_ws(e)));
+                return Some(self.end_for(e));
             }
         }
         let flushed = self.ws.flush();
         self.settle();
         match flushed {
             Ok(()) => self.blocked = false,
-            Err(e) if would_block(&e) => self.blocked = true,
-            Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
-                let pc = self.peer_close.take();
-                return Some(self.ended(pc));
-            }
-            Err(e) => return Some(self.fail(ConnError::from_ws(e))),
+            Err(LinkError::WouldBlock) => self.blocked = true,
+            Err(e) => return Some(self.end_for(e)),
         }
         if self.peer_close.is_some() && !self.blocked {
             let pc = self.peer_close.take();
@@ -290,7 +303,19 @@ impl Session<'_> {
         None
     }
 
-    /// Hand the pings of `ws_ping` to tungstenite (flushed with the
+    /// The end of the session after a failed write or read: the peer's
+    /// EOF ends it (cleanly after a close handshake), anything else fails it.
+    fn end_for(&mut self, e: LinkError) -> SessionEnd {
+        match e {
+            LinkError::Closed => {
+                let pc = self.peer_close.take();
+                self.ended(pc)
+            }
+            e => self.fail(link_error(e)),
+        }
+    }
+
+    /// Hand the pings of `ws_ping` to the link (flushed with the
     /// messages). None are sent once the close handshake has started.
     fn write_pings(&mut self, inbox: &mut Inbox) -> Option<SessionEnd> {
         while let Some(p) = inbox.pings.pop_front() {
@@ -298,12 +323,12 @@ impl Session<'_> {
             if self.closing.requested() || self.close_sent || self.peer_close.is_some() {
                 continue;
             }
-            match self.ws.write(Message::Ping(p.clone())) {
+            match self.ws.send_ping(&p) {
                 Ok(()) => {}
-                Err(e) if would_block(&e) => self.blocked = true,
+                Err(LinkError::WouldBlock) => self.blocked = true,
                 // No room beside our own frames: this ping is dropped.
-                Err(WsError::WriteBufferFull(_)) => continue,
-                Err(e) => return Some(self.fail(ConnError::from_ws(e))),
+                Err(LinkError::Full | LinkError::Closed) => continue,
+                Err(e) => return Some(self.end_for(e)),
             }
             if self.user_pings.len() as u64 >= crate::conn::MAX_PENDING_PINGS {
                 self.user_pings.pop_front();
@@ -348,50 +373,33 @@ impl Session<'_> {
             let msg = self.ws.read();
             let now = Instant::now();
             match msg {
-                Ok(Message::Text(t)) => {
+                Ok(Incoming::Message { data, binary }) => {
                     stats.messages_received.fetch_add(1, Ordering::Relaxed);
-                    stats.bytes_received.fetch_add(t.len() as u64, Ordering::Relaxed);
-                    self.shared.emit(Event::Message { data: t.into(), binary: false })
+                    stats.bytes_received.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    self.shared.emit(Event::Message { data: data.into(), binary })
                 }
-                Ok(Message::Binary(b)) => {
-                    stats.messages_received.fetch_add(1, Ordering::Relaxed);
-                    stats.bytes_received.fetch_add(b.len() as u64, Ordering::Relaxed);
-                    self.shared.emit(Event::Message { data: b, binary: true })
-                }
-                Ok(Message::Pong(p)) => {
+                Ok(Incoming::Pong(p)) => {
                     let rtt =
                         self.heartbeat.handle_pong(&p, now).or_else(|| self.user_pong(&p, now));
                     let rtt_us = rtt.map_or(0, |rtt| rtt.as_micros() as u64);
                     if rtt.is_some() {
                         stats.last_rtt_us.store(rtt_us, Ordering::Relaxed);
                     }
-                    self.shared.emit(Event::Pong { rtt_us, data: p });
+                    self.shared.emit(Event::Pong { rtt_us, data: p.into() });
                 }
-                Ok(Message::Ping(p)) if self.config.ping_events => {
-                    self.shared.emit(Event::Ping { data: p });
-                }
-                Ok(Message::Close(frame)) => {
-                    if !self.close_sent && frame.as_ref().is_some_and(invalid_code_reply) {
-                        // tungstenite has queued its 1002 answer: send it
-                        // and fail the connection.
-                        let _ = self.ws.flush();
-                        return (
-                            false,
-                            Some(self.failed(ConnError::new(
-                                ws_error_kind::WS_ERROR_PROTOCOL,
-                                "protocol violation by the peer: its close frame carried a close \
-                             code that is not allowed (RFC 6455, 7.4); answered with 1002",
-                            ))),
-                        );
+                Ok(Incoming::Ping(p)) => {
+                    if self.config.ping_events {
+                        self.shared.emit(Event::Ping { data: p.into() });
                     }
-                    // A close from the peer, or its answer to ours. tungstenite
+                }
+                Ok(Incoming::Close { code, reason }) => {
+                    // A close from the peer, or its answer to ours. The link
                     // queues the echo; once it is out, both close frames are
                     // exchanged and the client may drop TCP (RFC 6455, 7.1.1).
-                    let pc = frame
-                        .map_or((1005, String::new()), |f| (f.code.into(), f.reason.to_string()));
+                    let pc = (code, reason);
                     self.shared.set_state(WS_STATE_CLOSING);
                     match self.ws.flush() {
-                        Err(e) if would_block(&e) => self.blocked = true,
+                        Err(LinkError::WouldBlock) => self.blocked = true,
                         _ => return (false, Some(self.ended(Some(pc)))),
                     }
                     self.peer_close = Some(pc);
@@ -399,24 +407,11 @@ impl Session<'_> {
                     more = false;
                     break;
                 }
-                Ok(_) => {}
-                Err(e) if would_block(&e) => {
+                Err(LinkError::WouldBlock) => {
                     more = false;
                     break;
                 }
-                Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
-                    let pc = self.peer_close.take();
-                    return (false, Some(self.ended(pc)));
-                }
-                // Frames after the peer's close frame are ignored (RFC 6455,
-                // 5.5.1): only our echo is left to send.
-                Err(WsError::Protocol(ProtocolError::ReceivedAfterClosing))
-                    if self.peer_close.is_some() =>
-                {
-                    more = false;
-                    break;
-                }
-                Err(e) => return (false, Some(self.fail(ConnError::from_ws(e)))),
+                Err(e) => return (false, Some(self.end_for(e))),
             }
         }
         let read = self.ws.get_ref().bytes_read;
@@ -440,23 +435,23 @@ impl Session<'_> {
                     // in the order of the messages in flight.
                     Some(text) => {
                         self.room_for_us(true);
-                        let r = self.ws.write(Message::text(text.as_str()));
+                        let r = self.ws.send_message(text.as_bytes(), false);
                         self.room_for_us(false);
-                        if r.is_ok() || r.as_ref().is_err_and(would_block) {
+                        if matches!(r, Ok(()) | Err(LinkError::WouldBlock)) {
                             self.in_flight.push_back(None);
                         }
                         r
                     }
-                    None => self.ws.write(Message::Ping(Heartbeat::payload(seq).to_vec().into())),
+                    None => self.ws.send_ping(&Heartbeat::payload(seq)),
                 };
                 let r = written.and_then(|()| self.ws.flush());
                 self.settle();
                 match r {
-                    Err(e) if would_block(&e) => self.blocked = true,
+                    Err(LinkError::WouldBlock) => self.blocked = true,
                     // The socket is full of our own frames: the ping waits
                     // for the next interval, the verdict for the timeout.
-                    Err(WsError::WriteBufferFull(_)) => {}
-                    Err(e) => return Some(self.fail(ConnError::from_ws(e))),
+                    Err(LinkError::Full) => {}
+                    Err(e) => return Some(self.end_for(e)),
                     Ok(()) => {}
                 }
                 None
@@ -501,11 +496,9 @@ impl Session<'_> {
     /// drop the socket. The worker reports the error.
     fn fail(&mut self, err: ConnError) -> SessionEnd {
         if let Some(code) = err.close_code {
-            if self.ws.can_write() {
-                let _ = self
-                    .ws
-                    .close(Some(CloseFrame { code: CloseCode::from(code), reason: "".into() }));
-                let _ = self.ws.flush();
+            if !self.close_sent {
+                self.close_sent = true;
+                let _ = self.ws.send_close(Some((code, "")));
             }
         }
         self.failed(err)
@@ -516,11 +509,4 @@ impl Session<'_> {
         let ending = if self.closing.requested() { Ending::UserClose } else { Ending::Failure };
         SessionEnd { closed: Closed::abnormal(""), ending, error: Some(err) }
     }
-}
-
-/// Whether tungstenite replaced the peer's close frame by its own 1002
-/// answer, which it does when the peer's code is not allowed on the wire
-/// (0-999, 1004-1006, 1014-2999 but the registered ones, 5000 and up).
-fn invalid_code_reply(frame: &CloseFrame) -> bool {
-    frame.code == CloseCode::Protocol && frame.reason.as_str() == "Protocol violation"
 }

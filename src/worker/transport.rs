@@ -10,79 +10,23 @@ use std::{
     os::fd::{AsRawFd, FromRawFd, RawFd},
     time::Instant,
 };
+use super::link::Link;
+use crate::wire::negotiate;
 use tungstenite::{
-    client::IntoClientRequest,
-    handshake::HandshakeError,
-    http::HeaderValue,
-    protocol::{WebSocket, WebSocketConfig},
+    client::IntoClientRequest, handshake::HandshakeError, http::HeaderValue,
+    protocol::WebSocketConfig,
 };
 
 /// A TCP stream, plain or TLS, that counts the bytes it reads (any byte from
 /// the peer is proof of life for the heartbeat, even in the middle of a
-/// frame) and follows the frames it writes, to know which data messages were
-/// entirely handed to the kernel.
+/// frame). During the HTTP upgrade it keeps what it reads, so that frames
+/// that came in the same reads as the 101 are not lost.
 pub struct Stream {
     inner: Inner,
     /// Bytes read so far.
     pub bytes_read: u64,
-    out: OutFrames,
-}
-
-/// Follows the frame boundaries in the bytes written, in order. Only the
-/// headers are looked at: the payload is skipped by count.
-#[derive(Default)]
-struct OutFrames {
-    header: [u8; 14],
-    have: usize,
-    /// Payload bytes of the current frame not yet written.
-    left: u64,
-    /// The current frame ends a data message.
-    ends_message: bool,
-    /// Data messages entirely written and not yet taken.
-    completed: u64,
-}
-
-impl OutFrames {
-    /// Header length and payload length, once `h` holds the whole header.
-    fn parse(h: &[u8]) -> Option<(usize, u64)> {
-        if h.len() < 2 {
-            return None;
-        }
-        let mask = if h[1] & 0x80 != 0 { 4 } else { 0 };
-        let (ext, len) = match h[1] & 0x7F {
-            126 => (2, u64::from(u16::from_be_bytes(h.get(2..4)?.try_into().ok()?))),
-            127 => (8, u64::from_be_bytes(h.get(2..10)?.try_into().ok()?)),
-            n => (0, u64::from(n)),
-        };
-        let total = 2 + ext + mask;
-        (h.len() >= total).then_some((total, len))
-    }
-
-    fn feed(&mut self, mut buf: &[u8]) {
-        while !buf.is_empty() {
-            if self.left > 0 {
-                let n = (buf.len() as u64).min(self.left);
-                self.left -= n;
-                buf = &buf[n as usize..];
-                if self.left == 0 && self.ends_message {
-                    self.completed += 1;
-                }
-                continue;
-            }
-            self.header[self.have] = buf[0];
-            self.have += 1;
-            buf = &buf[1..];
-            if let Some((_, len)) = Self::parse(&self.header[..self.have]) {
-                let (fin, opcode) = (self.header[0] & 0x80 != 0, self.header[0] & 0x0F);
-                self.ends_message = fin && opcode <= 2;
-                self.have = 0;
-                self.left = len;
-                if len == 0 && self.ends_message {
-                    self.completed += 1;
-                }
-            }
-        }
-    }
+    /// Everything read until the upgrade is done.
+    upgrade_bytes: Option<Vec<u8>>,
 }
 
 /// The TCP connection to the server or to the proxy, plain or (to an
@@ -120,6 +64,13 @@ impl Write for Tunnel {
             Tunnel::Tls(s) => s.write(buf),
         }
     }
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            // writev(2): headers and payloads of many frames in one call.
+            Tunnel::Tcp(s) => s.write_vectored(bufs),
+            Tunnel::Tls(s) => s.write_vectored(bufs),
+        }
+    }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Tunnel::Tcp(s) => s.flush(),
@@ -138,13 +89,17 @@ enum Inner {
 
 impl Stream {
     fn new(inner: Inner) -> Stream {
-        Stream { inner, bytes_read: 0, out: OutFrames::default() }
+        Stream { inner, bytes_read: 0, upgrade_bytes: Some(Vec::new()) }
     }
 
-    /// Data messages entirely handed to the kernel since the last call, in
-    /// the order they were written.
-    pub fn take_completed(&mut self) -> u64 {
-        std::mem::take(&mut self.out.completed)
+    /// The upgrade is done: stop keeping what is read, and return what came
+    /// after the end of the response's head (the first frames, if any).
+    fn upgraded(&mut self) -> Vec<u8> {
+        let seen = self.upgrade_bytes.take().unwrap_or_default();
+        match seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            Some(end) => seen[end + 4..].to_vec(),
+            None => Vec::new(),
+        }
     }
 
     /// Bytes written and not yet acknowledged by the peer's TCP (Linux:
@@ -185,6 +140,9 @@ impl Read for Stream {
             Inner::Memory(m) => m.read(buf),
         }?;
         self.bytes_read += n as u64;
+        if let Some(seen) = &mut self.upgrade_bytes {
+            seen.extend_from_slice(&buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -200,8 +158,22 @@ impl Write for Stream {
                 Ok(buf.len())
             }
         }?;
-        self.out.feed(&buf[..n]);
         Ok(n)
+    }
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match &mut self.inner {
+            Inner::Plain(s) => s.write_vectored(bufs),
+            // TLS encrypts record by record: one slice at a time.
+            Inner::Tls(s) => s.write_vectored(bufs),
+            #[cfg(fuzzing)]
+            Inner::Memory(m) => {
+                let n = bufs.iter().map(|b| b.len()).sum();
+                for b in bufs {
+                    m.written.extend_from_slice(b);
+                }
+                Ok(n)
+            }
+        }
     }
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.inner {
@@ -268,8 +240,8 @@ impl From<ConnError> for ConnectFail {
 
 /// An open WebSocket and the subprotocol the server chose.
 pub struct Connected {
-    /// The socket, nonblocking.
-    pub ws: WebSocket<Stream>,
+    /// The socket, nonblocking, with the message layer.
+    pub ws: Link,
     /// Negotiated subprotocol, "" if none.
     pub protocol: String,
     /// The server's 101.
@@ -467,6 +439,10 @@ fn upgrade(
         let value = HeaderValue::from_str(&joined).expect("subprotocol tokens were checked");
         request.headers_mut().insert("Sec-WebSocket-Protocol", value);
     }
+    if let Some(offer) = config.deflate.offer() {
+        let value = HeaderValue::from_str(&offer).expect("the offer is ASCII tokens");
+        request.headers_mut().insert("Sec-WebSocket-Extensions", value);
+    }
     let ws_config = ws_config(config);
 
     log!(
@@ -480,23 +456,25 @@ fn upgrade(
     let mut attempt = tungstenite::client::client_with_config(request, stream, Some(ws_config));
     loop {
         match attempt {
-            Ok((mut ws, response)) => {
+            Ok((ws, response)) => {
                 log!(WS_LOG_DEBUG, handle, "upgrade accepted: HTTP {}", response.status());
-                // What was written so far is the HTTP request: frames start here.
-                ws.get_mut().out = OutFrames::default();
-                // RFC 6455, 4.1: an extension the client did not offer
-                // fails the connection (none is offered yet).
-                if let Some(ext) = response.headers().get("Sec-WebSocket-Extensions") {
-                    let shown = String::from_utf8_lossy(ext.as_bytes()).into_owned();
-                    return Err(ConnError::new(
+                // RFC 6455, 4.1 and RFC 7692, 5: an extension or a parameter
+                // the client did not offer, or a bad one, fails the connection.
+                let values: Vec<&str> = response
+                    .headers()
+                    .get_all("Sec-WebSocket-Extensions")
+                    .iter()
+                    .map(|v| v.to_str().unwrap_or("\u{fffd}"))
+                    .collect();
+                let deflate = negotiate(&config.deflate, &values).map_err(|e| {
+                    ConnError::new(
                         WS_ERROR_PROTOCOL,
                         format!(
-                            "protocol violation by the server: its upgrade response selects the \
-                             extension {shown:?}, which the client did not offer (RFC 6455, 4.1)"
+                            "protocol violation by the server in Sec-WebSocket-Extensions: {e} \
+                             (RFC 6455, 4.1; RFC 7692, 5)"
                         ),
                     )
-                    .into());
-                }
+                })?;
                 let protocol = response
                     .headers()
                     .get("Sec-WebSocket-Protocol")
@@ -504,7 +482,26 @@ fn upgrade(
                     .unwrap_or("")
                     .to_string();
                 let response = crate::error::HttpResponse::of(&response, &[]);
-                return Ok(Connected { ws, protocol, response });
+                // tungstenite's part ends here: the frames that came with
+                // the 101 go to our decoder.
+                let mut stream = ws.into_inner();
+                let tail = stream.upgraded();
+                let seed = config.seed.unwrap_or_else(|| {
+                    use std::hash::BuildHasher;
+                    std::collections::hash_map::RandomState::new().hash_one(handle)
+                });
+                let link = Link::new(
+                    stream,
+                    &tail,
+                    config.read_buffer_size,
+                    config.max_message_size,
+                    deflate.as_ref(),
+                    seed,
+                );
+                if !link.extensions().is_empty() {
+                    log!(WS_LOG_DEBUG, handle, "extensions agreed: {}", link.extensions());
+                }
+                return Ok(Connected { ws: link, protocol, response });
             }
             Err(HandshakeError::Failure(tungstenite::Error::Http(resp)))
                 if matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) =>
@@ -537,20 +534,10 @@ fn upgrade(
     }
 }
 
-/// Room in tungstenite's write buffer for the frames it queues by itself
-/// (pongs, the close echo): when the server does not read, a ping flood
-/// cannot grow the buffer past this; the latest pong waits in its place.
-pub(crate) const CONTROL_ROOM: usize = 256 << 10;
-/// tungstenite's write buffer size: frames are collected up to this before
-/// they are written.
-const WRITE_BUFFER: usize = 128 << 10;
-
-/// The tungstenite options of a session.
+/// The tungstenite options of the HTTP upgrade (the only part it does).
 pub fn ws_config(config: &Config) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(config.read_buffer_size)
-        .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(CONTROL_ROOM)
+        .read_buffer_size(config.read_buffer_size.min(64 << 10))
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.frame_limit()))
 }
@@ -702,6 +689,13 @@ pub mod fuzz {
         }))
     }
 
+    /// The same, after the upgrade (what it reads is not kept).
+    pub fn open_memory(input: &[u8]) -> Stream {
+        let mut s = memory(input);
+        s.upgrade_bytes = None;
+        s
+    }
+
     /// Run the HTTP upgrade against `response` as the server's answer.
     pub fn upgrade(config: &Config, response: &[u8]) -> Result<Connected, ConnectFail> {
         let mut never = || false;
@@ -710,56 +704,5 @@ pub mod fuzz {
         budget.connected(now);
         let mut waiter = Waiter { wake_fd: -1, budget, on_wake: &mut never };
         super::upgrade(config, 0, memory(response), &mut waiter)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::OutFrames;
-
-    fn masked(opcode: u8, fin: bool, len: usize) -> Vec<u8> {
-        let mut f = vec![(if fin { 0x80 } else { 0 }) | opcode];
-        match len {
-            n if n < 126 => f.push(0x80 | n as u8),
-            n if n < 65536 => {
-                f.push(0x80 | 126);
-                f.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                f.push(0x80 | 127);
-                f.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        f.extend_from_slice(&[1, 2, 3, 4]);
-        f.extend(std::iter::repeat_n(7u8, len));
-        f
-    }
-
-    #[test]
-    fn written_frames_are_followed_across_any_split() {
-        let mut wire = Vec::new();
-        for (op, fin, len) in [
-            (1, true, 5),
-            (9, true, 8),
-            (2, true, 0),
-            (2, true, 70_000),
-            (1, false, 3),
-            (0, true, 300),
-        ] {
-            wire.extend(masked(op, fin, len));
-        }
-        // text, ping (not data), empty binary, big binary, text in two
-        // fragments: 4 messages.
-        for chunk in [1, 2, 3, 7, 100, 4096, wire.len()] {
-            let mut o = OutFrames::default();
-            for c in wire.chunks(chunk) {
-                o.feed(c);
-            }
-            assert_eq!(o.completed, 4, "chunk {chunk}");
-            assert_eq!((o.left, o.have), (0, 0));
-        }
-        let mut o = OutFrames::default();
-        o.feed(&wire[..wire.len() - 1]);
-        assert_eq!(o.completed, 3, "the last byte of the last message is missing");
     }
 }
