@@ -25,8 +25,7 @@ pub fn session(data: &[u8], max_message_size: usize) -> Vec<Event> {
     let ws = crate::worker::link::Link::new(
         transport::fuzz::open_memory(data),
         &[],
-        config.read_buffer_size,
-        config.max_message_size,
+        (config.read_buffer_size, config.max_message_size, config.frame_limit()),
         None,
         1,
     );

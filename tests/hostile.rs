@@ -122,6 +122,7 @@ fn a_length_with_the_top_bit_set_is_a_protocol_error_1002() {
 
 #[test]
 fn an_extension_the_client_did_not_offer_fails_the_connection() {
+    // permessage-deflate is offered by default: here it is turned off.
     let server = hostile(|peer: &mut Peer| {
         let req = peer.read_request();
         assert!(!req.to_ascii_lowercase().contains("sec-websocket-extensions"), "{req}");
@@ -144,7 +145,10 @@ fn an_extension_the_client_did_not_offer_fails_the_connection() {
         );
         std::thread::sleep(Duration::from_secs(5));
     });
-    let h = create_with(&server.url(), |cfg| ok(ws_config_set_reconnect(cfg, false)));
+    let h = create_with(&server.url(), |cfg| {
+        ok(ws_config_set_reconnect(cfg, false));
+        ok(ws_config_set_permessage_deflate(cfg, false));
+    });
     let evs = until_close(h, 20_000);
     match &evs[..] {
         [Ev::Error { kind: ws_error_kind::WS_ERROR_PROTOCOL, message, .. }, Ev::Close { code: 1006, .. }] =>

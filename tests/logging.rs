@@ -236,13 +236,13 @@ fn records_of_tungstenite_reach_the_logger_but_not_its_traces() {
     let server = echo_server();
     let mut h = 0;
     let lines = with_logger(ws_log_level::WS_LOG_TRACE, || h = session(&server.url()));
-    // tungstenite logs the server's close frame at debug level, on the
-    // worker thread: the line carries the connection's handle. (The test
+    // tungstenite does the HTTP upgrade and logs its end at debug level, on
+    // the worker thread: the line carries the connection's handle. (The test
     // server runs tungstenite in this process too: its lines have no handle.)
-    let close = lines.iter().find(|(_, handle, text)| {
-        *handle == h && text.starts_with("tungstenite::") && text.contains("close frame")
+    let done = lines.iter().find(|(_, handle, text)| {
+        *handle == h && text.starts_with("tungstenite::") && text.contains("handshake done")
     });
-    let Some((level, _, _)) = close else { panic!("no tungstenite record in {lines:#?}") };
+    let Some((level, _, _)) = done else { panic!("no tungstenite record in {lines:#?}") };
     assert_eq!(*level, ws_log_level::WS_LOG_DEBUG);
     // Its trace records (frames with payloads, the upgrade request with its
     // header values) are never forwarded.

@@ -79,6 +79,8 @@ pub struct Decoder {
     pos: usize,
     end: usize,
     limit: usize,
+    /// Largest frame accepted (its announced length), compressed or not.
+    frame_limit: u64,
     inflater: Option<Inflater>,
     frame: Option<Frame>,
     msg: Option<Assembly>,
@@ -96,12 +98,20 @@ impl Decoder {
             pos: 0,
             end: 0,
             limit: max_message,
+            frame_limit: u64::MAX,
             inflater: deflate
                 .map(|d| Inflater::new(d.server_max_window_bits, d.server_no_context_takeover)),
             frame: None,
             msg: None,
             done: false,
         }
+    }
+
+    /// Refuse data frames that announce more than `bytes` (1009), before
+    /// any of their payload is read. Without it, only the message limit
+    /// applies.
+    pub fn set_frame_limit(&mut self, bytes: usize) {
+        self.frame_limit = bytes as u64;
     }
 
     /// One `read` from `r` into the buffer: what `r.read` returned (`Ok(0)`
@@ -200,7 +210,9 @@ impl Decoder {
                 return Err(WireError::protocol("a frame has RSV2 or RSV3 set"));
             }
             if len > i64::MAX as u64 {
-                return Err(WireError::protocol("a frame length has its top bit set"));
+                return Err(WireError::protocol(
+                    "a frame length has its most significant bit set (RFC 6455, 5.2)",
+                ));
             }
             match header.opcode {
                 OpCode::Control(c) => {
@@ -262,6 +274,15 @@ impl Decoder {
                             });
                         }
                         (Data::Reserved(op), _) => return Err(bad_opcode(op)),
+                    }
+                    if len > self.frame_limit {
+                        return Err(WireError {
+                            code: super::CLOSE_TOO_BIG,
+                            message: format!(
+                                "a frame of {len} bytes is over the frame limit of {} bytes",
+                                self.frame_limit
+                            ),
+                        });
                     }
                     let msg = self.msg.as_ref().expect("set above");
                     // Uncompressed, the size is known now: fail before the bytes come.

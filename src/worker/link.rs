@@ -58,16 +58,18 @@ pub struct Link {
 
 impl Link {
     /// A link over `stream`, whose upgrade left `tail` (frames that came
-    /// with the 101) unread, with the agreed permessage-deflate.
+    /// with the 101) unread, with the agreed permessage-deflate; `limits`
+    /// are the read buffer size, the message and the frame size limits.
     pub fn new(
         stream: Stream,
         tail: &[u8],
-        read_buffer: usize,
-        max_message: usize,
+        limits: (usize, usize, usize),
         deflate: Option<&Deflate>,
         seed: u64,
     ) -> Link {
+        let (read_buffer, max_message, max_frame) = limits;
         let mut decoder = Decoder::new(read_buffer, max_message, deflate);
+        decoder.set_frame_limit(max_frame);
         if !tail.is_empty() {
             decoder.feed(tail);
         }

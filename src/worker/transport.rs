@@ -493,8 +493,7 @@ fn upgrade(
                 let link = Link::new(
                     stream,
                     &tail,
-                    config.read_buffer_size,
-                    config.max_message_size,
+                    (config.read_buffer_size, config.max_message_size, config.frame_limit()),
                     deflate.as_ref(),
                     seed,
                 );
