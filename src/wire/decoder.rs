@@ -163,6 +163,13 @@ impl Decoder {
                     let inflater = self.inflater.as_mut().expect("RSV1 only with deflate");
                     inflater.inflate(bytes, &mut msg.data, self.limit)?;
                 } else {
+                    // Grow by doubling, but never past the limit: the
+                    // header check made sure the message fits in it.
+                    let need = msg.data.len() + take;
+                    if need > msg.data.capacity() {
+                        let cap = (msg.data.capacity() * 2).clamp(need, self.limit.max(need));
+                        msg.data.reserve_exact(cap - msg.data.len());
+                    }
                     msg.data.extend_from_slice(bytes);
                 }
                 if !msg.binary {
@@ -835,6 +842,34 @@ mod tests {
         let mut bytes = vec![FIN | BINARY, 127];
         bytes.extend_from_slice(&u64::MAX.to_be_bytes());
         assert_eq!(error_code(&mut Decoder::new(256, usize::MAX, None), &bytes), CLOSE_PROTOCOL);
+    }
+
+    #[test]
+    fn a_message_never_holds_more_than_the_limit() {
+        // Fragments that add up to the limit: the buffer grows, but not
+        // past the limit (doubling 600 would reserve 1200).
+        let limit = 1000;
+        let mut d = Decoder::new(256, limit, None);
+        assert_eq!(feed_all(&mut d, &frame(BINARY, &[1; 600])), []);
+        assert_eq!(feed_all(&mut d, &header(FIN | CONT, 400)), []);
+        for _ in 0..399 {
+            assert_eq!(feed_all(&mut d, &[2]), []);
+            let cap = d.msg.as_ref().unwrap().data.capacity();
+            assert!(cap <= limit, "{cap}");
+        }
+        let mut want = vec![1; 600];
+        want.extend([2; 400]);
+        assert_eq!(feed_all(&mut d, &[2]), [binary(&want)]);
+        // Text, fed byte by byte.
+        let mut d = Decoder::new(256, 300, None);
+        let mut wire = frame(TEXT, &[b'a'; 100]);
+        wire.extend(frame(CONT, &[b'b'; 100]));
+        wire.extend(frame(FIN | CONT, &[b'c'; 100]));
+        for b in &wire[..wire.len() - 1] {
+            assert_eq!(feed_all(&mut d, std::slice::from_ref(b)), []);
+            assert!(d.msg.as_ref().is_none_or(|m| m.data.capacity() <= 300));
+        }
+        assert_eq!(feed_all(&mut d, b"c").len(), 1);
     }
 
     #[test]
