@@ -907,6 +907,98 @@ mod tests {
         assert_eq!(feed_all(&mut with_deflate(), &frame(FIN | RSV1 | BINARY, b"")), [binary(b"")]);
     }
 
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn the_rfc_7692_examples_as_frames() {
+        let hello = || text("Hello");
+        // 7.2.3.1: one frame, then the same message in two fragments.
+        let one = hex("c107f248cdc9c90700");
+        assert_eq!(feed_all(&mut with_deflate(), &one), [hello()]);
+        let two = hex("4103f248cd8004c9c90700");
+        assert_eq!(feed_all(&mut with_deflate(), &two), [hello()]);
+        assert_eq!(feed_bytewise(&mut with_deflate(), &two), [hello()]);
+        // 7.2.3.2: the second "Hello" refers to the first.
+        let mut d = with_deflate();
+        let mut wire = one.clone();
+        wire.extend(hex("c105f200110000"));
+        assert_eq!(feed_all(&mut d, &wire), [hello(), hello()]);
+        // 7.2.3.3: a stored block. 7.2.3.4: BFINAL set, and the next
+        // message starts a new stream. 7.2.3.5: two blocks in one message
+        // ("He", then "llo" after an empty stored block).
+        let mut d = with_deflate();
+        let mut wire = hex("c10b000500faff48656c6c6f00");
+        wire.extend(hex("c108f348cdc9c9070000"));
+        wire.extend(one.clone());
+        wire.extend(hex("c10df24805000000ffffcac9c90700"));
+        assert_eq!(feed_all(&mut d, &wire), [hello(), hello(), hello(), hello()]);
+        // 7.2.3.6: a fragment of only 0x00 (an empty stored block, once
+        // the tail is appended) ends a message whose data was flushed.
+        let mut d = with_deflate();
+        let mut wire = hex("4105f248cdc9c9");
+        wire.extend(hex("0006070000 00ffff".replace(' ', "").as_str()));
+        wire.extend(hex("800100"));
+        assert_eq!(feed_all(&mut d, &wire[..wire.len() - 3]), []);
+        assert_eq!(feed_all(&mut d, &wire[wire.len() - 3..]), [hello()]);
+    }
+
+    #[test]
+    fn a_compressed_message_in_one_byte_fragments() {
+        let data = "fragments of one byte each, fragments of one byte each ☃".repeat(8);
+        let payload = compress(&mut Deflater::new(15, 6, false).unwrap(), data.as_bytes());
+        let mut wire = Vec::new();
+        for (i, b) in payload.iter().enumerate() {
+            let first = if i == 0 { RSV1 | TEXT } else { CONT };
+            let fin = if i == payload.len() - 1 { FIN } else { 0 };
+            wire.extend(frame(fin | first, std::slice::from_ref(b)));
+            if i % 7 == 3 {
+                wire.extend(frame(FIN | PONG, b""));
+            }
+        }
+        let got: Vec<_> = feed_all(&mut with_deflate(), &wire)
+            .into_iter()
+            .filter(|g| g != &Ok(Incoming::Pong(Vec::new())))
+            .collect();
+        assert_eq!(got, [text(&data)]);
+    }
+
+    #[test]
+    fn streams_made_by_flate2_directly() {
+        use flate2::{Compress, Compression, FlushCompress};
+        // Another compressor's choices: small windows, level 1 and 9, a
+        // full flush, and the input given in small pieces.
+        let data: Vec<u8> = (0..5000u32)
+            .flat_map(|i| format!("{} ", (i as u64 * 2654435761) % 1000).into_bytes())
+            .collect();
+        for (bits, level, flush) in [
+            (9, 1, FlushCompress::Sync),
+            (12, 9, FlushCompress::Full),
+            (15, 0, FlushCompress::Sync),
+            (15, 6, FlushCompress::Full),
+        ] {
+            let mut c = Compress::new_with_window_bits(Compression::new(level), false, bits);
+            let mut d = Decoder::new(
+                4096,
+                1 << 20,
+                Some(&Deflate { server_max_window_bits: bits, ..deflate(false) }),
+            );
+            for _ in 0..3 {
+                let mut out = Vec::with_capacity(data.len() * 2 + 1024);
+                let start = c.total_in();
+                for piece in data.chunks(333) {
+                    c.compress_vec(piece, &mut out, FlushCompress::None).unwrap();
+                }
+                assert_eq!(c.total_in() - start, data.len() as u64);
+                c.compress_vec(&[], &mut out, flush).unwrap();
+                assert!(out.ends_with(&[0, 0, 0xff, 0xff]));
+                out.truncate(out.len() - 4);
+                assert_eq!(feed_all(&mut d, &frame(FIN | RSV1 | BINARY, &out)), [binary(&data)]);
+            }
+        }
+    }
+
     #[test]
     fn context_takeover_across_messages() {
         let msgs: Vec<String> = (0..6)
