@@ -44,6 +44,8 @@ struct Assembly {
     data: Vec<u8>,
     binary: bool,
     compressed: bool,
+    /// Compressed bytes have come (see the end of a message in `step`).
+    inflated_any: bool,
     utf8: Utf8Check,
 }
 
@@ -162,6 +164,7 @@ impl Decoder {
                 if msg.compressed {
                     let inflater = self.inflater.as_mut().expect("RSV1 only with deflate");
                     inflater.inflate(bytes, &mut msg.data, self.limit)?;
+                    msg.inflated_any |= take > 0;
                 } else {
                     // Grow by doubling, but never past the limit: the
                     // header check made sure the message fits in it.
@@ -181,7 +184,13 @@ impl Decoder {
                 self.frame = None;
                 if fin {
                     let mut msg = self.msg.take().expect("checked");
-                    if msg.compressed {
+                    // An empty payload is no deflate data at all (a
+                    // compressor always leaves the byte that starts the
+                    // stripped block, RFC 7692 7.2.1): the empty message.
+                    // Appending the tail to nothing would start a stored
+                    // block of 0xff00 bytes, and the next messages would
+                    // be read as its contents.
+                    if msg.compressed && msg.inflated_any {
                         let inflater = self.inflater.as_mut().expect("RSV1 only with deflate");
                         inflater.finish(&mut msg.data, self.limit)?;
                     }
@@ -265,6 +274,7 @@ impl Decoder {
                                 data: Vec::new(),
                                 binary: d == Data::Binary,
                                 compressed: header.rsv1,
+                                inflated_any: false,
                                 utf8: Utf8Check::new(),
                             });
                         }
@@ -996,6 +1006,32 @@ mod tests {
                 out.truncate(out.len() - 4);
                 assert_eq!(feed_all(&mut d, &frame(FIN | RSV1 | BINARY, &out)), [binary(&data)]);
             }
+        }
+    }
+
+    #[test]
+    fn an_empty_compressed_payload_leaves_the_stream_in_step() {
+        // A compressor never makes an empty payload (RFC 7692, 7.2.1: at
+        // least the byte that starts the stripped block), but one that
+        // does (as ours did for an empty message after another) must not
+        // throw the context out of step with the messages that follow.
+        for takeover in [true, false] {
+            let mut z = Deflater::new(15, 6, !takeover).unwrap();
+            let mut d = Decoder::new(4096, 1 << 20, Some(&deflate(!takeover)));
+            let a = compress(&mut z, b"first first first");
+            assert_eq!(
+                feed_all(&mut d, &frame(FIN | RSV1 | TEXT, &a)),
+                [text("first first first")]
+            );
+            assert_eq!(feed_all(&mut d, &frame(FIN | RSV1 | TEXT, b"")), [text("")]);
+            let mut wire = frame(RSV1 | BINARY, b"");
+            wire.extend(frame(FIN | CONT, b""));
+            assert_eq!(feed_all(&mut d, &wire), [binary(b"")]);
+            let b = compress(&mut z, b"second first first");
+            assert_eq!(
+                feed_all(&mut d, &frame(FIN | RSV1 | TEXT, &b)),
+                [text("second first first")]
+            );
         }
     }
 
