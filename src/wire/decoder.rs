@@ -137,6 +137,11 @@ impl Decoder {
 
     /// Move what is unread to the front, so the rest of the buffer is free.
     fn make_room(&mut self) {
+        if self.done {
+            // After a close or an error nothing more is taken: drop what
+            // comes instead of growing the buffer for it.
+            (self.pos, self.end) = (0, 0);
+        }
         if self.pos == self.end {
             (self.pos, self.end) = (0, 0);
         } else if self.pos > 0 {
@@ -631,6 +636,33 @@ mod tests {
                 ],
                 "step {step}"
             );
+        }
+    }
+
+    #[test]
+    fn reading_on_after_a_close_or_an_error_holds_nothing() {
+        /// A server that keeps sending.
+        struct Endless;
+        impl Read for Endless {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                buf.fill(0x81);
+                Ok(buf.len())
+            }
+        }
+        let mut close = close_frame(1000, b"");
+        close.extend(frame(FIN | TEXT, b"after"));
+        let masked_frame = masked(FIN | TEXT, b"x", [1; 4]);
+        for first in [close, masked_frame] {
+            let mut d = plain();
+            d.feed(&first);
+            assert_eq!(drain(&mut d).len(), 1);
+            // The worker may read until EOF after the close: what comes is
+            // dropped, not kept in a buffer that doubles each time.
+            for _ in 0..12 {
+                assert!(d.read_from(&mut Endless).unwrap() > 0);
+                assert!(d.next().is_none());
+            }
+            assert_eq!(d.buf.len(), 4096);
         }
     }
 
