@@ -709,6 +709,45 @@ mod tests {
     }
 
     #[test]
+    fn empty_messages_compressed_with_a_threshold_of_0() {
+        for no_takeover in [false, true] {
+            let mut e = Encoder::new(Some(&deflate(0, no_takeover, 15)), 6);
+            let msgs: [&[u8]; 5] = [b"", b"one one one", b"", b"", b"one one one two"];
+            for m in msgs {
+                e.push_message(m.to_vec(), false);
+            }
+            let frames = parse_all(&written(&mut e));
+            let mut i = Inflater::new(15, no_takeover);
+            for (f, m) in frames.iter().zip(msgs) {
+                assert!(f.header.rsv1);
+                assert_eq!(f.header.opcode, OpCode::Data(Data::Text));
+                if m.is_empty() {
+                    assert_eq!(f.payload, [0x00], "RFC 7692, 7.2.3.6");
+                }
+                assert_eq!(inflate(&mut i, &f.payload), m);
+            }
+        }
+    }
+
+    #[test]
+    fn queued_bytes_count_the_compressed_frames() {
+        let mut e = Encoder::new(Some(&deflate(10, false, 15)), 6);
+        let big = vec![b'z'; 10_000];
+        e.push_message(big.clone(), true);
+        let after_one = e.queued_bytes();
+        assert!(after_one < 200, "{after_one}");
+        e.push_message(b"tiny".to_vec(), false);
+        assert_eq!(e.queued_bytes(), after_one + 6 + 4);
+        let bytes = written(&mut e);
+        assert_eq!(bytes.len(), after_one + 10);
+        assert_eq!(data_frame_ends(&bytes), [after_one, after_one + 10]);
+        // Given back whole, as the caller's bytes.
+        let mut e = Encoder::new(Some(&deflate(10, false, 15)), 6);
+        e.push_message(big.clone(), true);
+        assert_eq!(e.take_unsent(), [(big, true)]);
+    }
+
+    #[test]
     fn context_takeover_or_not() {
         let msg =
             b"{\"type\":\"trade\",\"price\":\"101.25\",\"size\":\"7\",\"side\":\"buy\"}".to_vec();
