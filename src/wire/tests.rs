@@ -146,3 +146,151 @@ fn encoder_to_decoder_with_deflate() {
         }
     }
 }
+
+/// A valid stream of server frames: fragmented messages, some compressed,
+/// control frames between fragments, and the messages expected from it.
+fn server_stream(g: &mut Gen, takeover: bool) -> (Vec<u8>, Vec<Incoming>) {
+    let mut z = super::Deflater::new(15, 6, !takeover).unwrap();
+    let (mut wire, mut want) = (Vec::new(), Vec::new());
+    let mut push = |wire: &mut Vec<u8>, first: u8, payload: &[u8]| {
+        let header = FrameHeader {
+            is_final: first & 0x80 != 0,
+            rsv1: first & 0x40 != 0,
+            opcode: (first & 0x0f).into(),
+            ..Default::default()
+        };
+        header.format(payload.len() as u64, wire).unwrap();
+        wire.extend_from_slice(payload);
+    };
+    for _ in 0..12 {
+        let (data, binary) = g.message();
+        let compressed = g.next() % 2 == 0;
+        let payload = if compressed { z.compress(&data) } else { data.clone() };
+        let pieces = 1 + (g.next() % 4) as usize;
+        let step = payload.len() / pieces + 1;
+        let chunks: Vec<&[u8]> =
+            if payload.is_empty() { vec![&[][..]] } else { payload.chunks(step).collect() };
+        for (i, chunk) in chunks.iter().enumerate() {
+            let mut first = if i > 0 {
+                0
+            } else if binary {
+                2
+            } else {
+                1
+            };
+            if i == 0 && compressed {
+                first |= 0x40;
+            }
+            if i == chunks.len() - 1 {
+                first |= 0x80;
+            }
+            push(&mut wire, first, chunk);
+            if i == chunks.len() - 1 {
+                want.push(Incoming::Message { data: data.clone(), binary });
+            }
+            if g.next() % 3 == 0 {
+                let p = vec![g.next() as u8; (g.next() % 126) as usize];
+                push(&mut wire, 0x89, &p);
+                want.push(Incoming::Ping(p));
+            }
+        }
+    }
+    push(&mut wire, 0x88, &[0x03, 0xe8, b'o', b'k']);
+    want.push(Incoming::Close { code: 1000, reason: "ok".into() });
+    (wire, want)
+}
+
+fn deflate_both(takeover: bool) -> Deflate {
+    Deflate {
+        server_no_context_takeover: !takeover,
+        client_no_context_takeover: !takeover,
+        server_max_window_bits: 15,
+        client_max_window_bits: 15,
+        threshold: 0,
+        level: 6,
+    }
+}
+
+#[test]
+fn any_split_of_a_valid_stream_reads_the_same() {
+    for seed in 1..6u64 {
+        let mut g = Gen(seed * 7919);
+        let takeover = seed % 2 == 0;
+        let (wire, want) = server_stream(&mut g, takeover);
+        for round in 0..20 {
+            let mut d = Decoder::new(256 + round * 100, 1 << 20, Some(&deflate_both(takeover)));
+            let mut got = Vec::new();
+            let mut pos = 0;
+            while pos < wire.len() {
+                let n = match g.next() % 5 {
+                    0 => 1,
+                    1 => (g.next() % 16) as usize,
+                    _ => (g.next() % 5000) as usize,
+                };
+                let end = (pos + n).min(wire.len());
+                d.feed(&wire[pos..end]);
+                pos = end;
+                got.extend((&mut d).map(|r| r.expect("a valid stream")));
+            }
+            if got != want {
+                let short = |i: &Incoming| match i {
+                    Incoming::Message { data, binary } => format!("msg {} {binary}", data.len()),
+                    other => format!("{other:?}"),
+                };
+                for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                    eprintln!("{i}: {} | {} {}", short(a), short(b), a == b);
+                }
+                panic!("seed {seed} round {round}: {} items, {} wanted", got.len(), want.len());
+            }
+        }
+    }
+}
+
+#[test]
+fn damaged_streams_fail_cleanly_and_never_panic() {
+    // Every outcome must be messages and at most one error, then nothing:
+    // no panic, no endless output, whatever the bytes.
+    for seed in 1..40u64 {
+        let mut g = Gen(seed * 104_729);
+        let takeover = seed % 2 == 0;
+        let (mut wire, _) = server_stream(&mut g, takeover);
+        for _ in 0..1 + g.next() % 8 {
+            let i = (g.next() as usize) % wire.len();
+            match g.next() % 3 {
+                0 => wire[i] ^= 1 << (g.next() % 8),
+                1 => wire[i] = g.next() as u8,
+                _ => {
+                    wire.truncate(i);
+                    wire.extend((0..g.next() % 64).map(|_| g.next() as u8));
+                }
+            }
+            if wire.is_empty() {
+                break;
+            }
+        }
+        for limit in [100, 1 << 20] {
+            let mut d = Decoder::new(256, limit, Some(&deflate_both(takeover)));
+            let mut errors = 0;
+            for chunk in wire.chunks(1 + (seed as usize * 37) % 700) {
+                d.feed(chunk);
+                for item in &mut d {
+                    if let Err(e) = item {
+                        assert!([1002, 1007, 1009].contains(&e.code), "{e}");
+                        errors += 1;
+                    }
+                }
+            }
+            assert!(errors <= 1);
+            assert!(d.next().is_none());
+        }
+        // Random bytes, with and without deflate.
+        let noise: Vec<u8> = (0..2000).map(|_| g.next() as u8).collect();
+        for deflate in [None, Some(deflate_both(takeover))] {
+            let mut d = Decoder::new(256, 1 << 16, deflate.as_ref());
+            for chunk in noise.chunks(97) {
+                d.feed(chunk);
+                for _ in &mut d {}
+            }
+        }
+    }
+}
