@@ -152,7 +152,7 @@ fn encoder_to_decoder_with_deflate() {
 fn server_stream(g: &mut Gen, takeover: bool) -> (Vec<u8>, Vec<Incoming>) {
     let mut z = super::Deflater::new(15, 6, !takeover).unwrap();
     let (mut wire, mut want) = (Vec::new(), Vec::new());
-    let mut push = |wire: &mut Vec<u8>, first: u8, payload: &[u8]| {
+    let push = |wire: &mut Vec<u8>, first: u8, payload: &[u8]| {
         let header = FrameHeader {
             is_final: first & 0x80 != 0,
             rsv1: first & 0x40 != 0,
