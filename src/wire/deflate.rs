@@ -62,6 +62,17 @@ impl Deflater {
 
     /// One message compressed, without the `00 00 ff ff` tail.
     pub fn compress(&mut self, data: &[u8]) -> Vec<u8> {
+        if data.is_empty() {
+            // zlib skips a sync flush that follows another with no input
+            // in between (Z_BUF_ERROR, nothing written), so after a first
+            // message this would be empty, and the peer, appending the
+            // tail, would read `00 00 ff ff` as the header of a stored
+            // block of 0xff00 bytes still waiting for its NLEN: the next
+            // compressed message would fail as corrupt, or be misread.
+            // The one byte 0x00 is the empty message (RFC 7692, 7.2.3.6):
+            // with the tail, an empty stored block; the window is unchanged.
+            return vec![0x00];
+        }
         let mut out = Vec::with_capacity(data.len() / 2 + 64);
         let start = self.c.total_in();
         loop {
@@ -293,5 +304,21 @@ mod tests {
         let mut i = Inflater::new(15, false);
         let e = inflate_all(&mut i, &[0xff, 0xff, 0xff, 0xff], 100).unwrap_err();
         assert_eq!(e.code, crate::wire::CLOSE_INVALID_DATA);
+    }
+
+    #[test]
+    fn an_empty_message_after_another_keeps_the_stream_in_step() {
+        for level in [0, 1, 6, 9] {
+            for no_context_takeover in [false, true] {
+                let mut d = Deflater::new(15, level, no_context_takeover).unwrap();
+                let mut i = Inflater::new(15, no_context_takeover);
+                for msg in [&b"Hello"[..], b"", b"", b"Hello again", b"", b"Hello"] {
+                    let z = d.compress(msg);
+                    // RFC 7692 7.2.3.6: at least the one byte 0x00.
+                    assert!(!z.is_empty(), "level {level}");
+                    assert_eq!(inflate_all(&mut i, &z, 100).unwrap(), msg, "level {level}");
+                }
+            }
+        }
     }
 }
