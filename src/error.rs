@@ -205,7 +205,10 @@ impl ConnError {
     pub fn from_wire(err: crate::wire::WireError) -> Self {
         use ws_error_kind::*;
         let (kind, message) = match err.code {
-            1009 => (WS_ERROR_MESSAGE_TOO_LARGE, format!("the peer's message is too large: {}", err.message)),
+            1009 => (
+                WS_ERROR_MESSAGE_TOO_LARGE,
+                format!("the peer's message is too large: {}", err.message),
+            ),
             1007 => (WS_ERROR_PROTOCOL, format!("peer sent invalid data: {}", err.message)),
             _ => (WS_ERROR_PROTOCOL, format!("protocol violation by the peer: {}", err.message)),
         };

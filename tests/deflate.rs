@@ -67,7 +67,10 @@ fn json_like(len: usize) -> Vec<u8> {
     let mut s = Vec::new();
     let mut i = 0u64;
     while s.len() < len {
-        s.extend(format!(r#"{{"seq":{i},"price":{}.{:02},"side":"buy"}},"#, 100 + i % 7, i % 100).bytes());
+        s.extend(
+            format!(r#"{{"seq":{i},"price":{}.{:02},"side":"buy"}},"#, 100 + i % 7, i % 100)
+                .bytes(),
+        );
         i += 1;
     }
     s.truncate(len);
@@ -188,7 +191,8 @@ fn the_offer_carries_the_options() {
 
 #[test]
 fn compressed_echo_with_context_takeover() {
-    let (server, wire, _req) = deflate_echo("Sec-WebSocket-Extensions: permessage-deflate\r\n", false);
+    let (server, wire, _req) =
+        deflate_echo("Sec-WebSocket-Extensions: permessage-deflate\r\n", false);
     let h = create_once(&server.url());
     expect_open(h);
     assert_eq!(extensions(h), "permessage-deflate");
@@ -230,7 +234,8 @@ fn compressed_echo_without_context_takeover() {
 
 #[test]
 fn threshold_and_level_are_the_users() {
-    let (server, wire, _req) = deflate_echo("Sec-WebSocket-Extensions: permessage-deflate\r\n", false);
+    let (server, wire, _req) =
+        deflate_echo("Sec-WebSocket-Extensions: permessage-deflate\r\n", false);
     let h = create_with(&server.url(), |cfg| {
         ok(ws_config_set_reconnect(cfg, false));
         ok(ws_config_set_deflate_threshold(cfg, 0));
@@ -248,8 +253,12 @@ fn bad_answer(answer: &'static str) {
     let (server, _wire, _req) = deflate_echo(answer, false);
     let h = create_once(&server.url());
     match until_close(h, 5000).as_slice() {
-        [Ev::Error { kind: ws_error_kind::WS_ERROR_PROTOCOL, message, .. }, Ev::Close { code: 1006, .. }] => {
-            assert!(message.to_lowercase().contains("extension") || message.contains("deflate"), "{message}")
+        [Ev::Error { kind: ws_error_kind::WS_ERROR_PROTOCOL, message, .. }, Ev::Close { code: 1006, .. }] =>
+        {
+            assert!(
+                message.to_lowercase().contains("extension") || message.contains("deflate"),
+                "{message}"
+            )
         }
         other => panic!("{answer}: {other:?}"),
     }
@@ -283,7 +292,8 @@ fn an_answer_to_no_offer_fails_the_connection() {
         ok(ws_config_set_permessage_deflate(cfg, false));
     });
     match until_close(h, 5000).as_slice() {
-        [Ev::Error { kind: ws_error_kind::WS_ERROR_PROTOCOL, .. }, Ev::Close { code: 1006, .. }] => {}
+        [Ev::Error { kind: ws_error_kind::WS_ERROR_PROTOCOL, .. }, Ev::Close { code: 1006, .. }] => {
+        }
         other => panic!("{other:?}"),
     }
     ok(ws_free(h));
@@ -367,7 +377,8 @@ fn a_compressed_frame_when_nothing_was_agreed_is_1002() {
     let h = create_once(&server.url());
     expect_open(h);
     match until_close(h, 5000).as_slice() {
-        [Ev::Error { kind: ws_error_kind::WS_ERROR_PROTOCOL, .. }, Ev::Close { code: 1006, .. }] => {}
+        [Ev::Error { kind: ws_error_kind::WS_ERROR_PROTOCOL, .. }, Ev::Close { code: 1006, .. }] => {
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(wire.recv_timeout(WAIT).unwrap().close_code(), Some(1002));

@@ -450,7 +450,8 @@ fn main() -> ExitCode {
                 last_error = None;
                 let p = protocol.to_string_lossy();
                 let x = client.extensions();
-                let shown = if x.is_empty() { String::new() } else { format!(", extensions '{x}'") };
+                let shown =
+                    if x.is_empty() { String::new() } else { format!(", extensions '{x}'") };
                 out.event(
                     json!({"event": "open", "protocol": p, "extensions": x, "reconnect": reconnect}),
                     format!(

@@ -88,12 +88,7 @@ struct Session<'a> {
 }
 
 /// Run the session until the connection ends.
-pub fn run(
-    ws: Link,
-    shared: &Shared,
-    inbox: &mut Inbox,
-    config: &Config,
-) -> SessionEnd {
+pub fn run(ws: Link, shared: &Shared, inbox: &mut Inbox, config: &Config) -> SessionEnd {
     let mut s = Session {
         ws,
         shared,

@@ -2,6 +2,8 @@
 //! the HTTP upgrade, all under one deadline and all interruptible by the
 //! wake-up pipe. The stream stays nonblocking afterwards.
 
+use super::link::Link;
+use crate::wire::negotiate;
 use crate::{config::Config, error::ConnError, log::log, types::ws_error_kind::*};
 use std::{
     io::{self, Read, Write},
@@ -10,8 +12,6 @@ use std::{
     os::fd::{AsRawFd, FromRawFd, RawFd},
     time::Instant,
 };
-use super::link::Link;
-use crate::wire::negotiate;
 use tungstenite::{
     client::IntoClientRequest, handshake::HandshakeError, http::HeaderValue,
     protocol::WebSocketConfig,

@@ -18,9 +18,10 @@ function echo(socket) {
 }
 
 class Server {
-  constructor({ handler = echo, verifyClient } = {}) {
+  constructor({ handler = echo, verifyClient, perMessageDeflate = false } = {}) {
     this.handler = handler;
     this.verifyClient = verifyClient;
+    this.perMessageDeflate = perMessageDeflate;
     this.port = 0;
     this.sockets = new Set();
     this.connections = 0;
@@ -28,7 +29,9 @@ class Server {
 
   async start() {
     this.http = http.createServer();
-    this.wss = new WebSocketServer({ server: this.http, verifyClient: this.verifyClient, maxPayload: 64 * 2 ** 20 });
+    this.wss = new WebSocketServer({
+      server: this.http, verifyClient: this.verifyClient, maxPayload: 64 * 2 ** 20, perMessageDeflate: this.perMessageDeflate,
+    });
     this.wss.on('connection', (socket, req) => {
       this.connections++;
       this.sockets.add(socket);
