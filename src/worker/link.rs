@@ -182,13 +182,13 @@ impl Link {
             if let Some(item) = self.decoder.next() {
                 let item = item.map_err(LinkError::Wire)?;
                 match &item {
-                    Incoming::Ping(p) if !self.close_sent => {
-                        // A flood from a server that does not read: the
-                        // pongs wait for room (the latest ping is answered
-                        // once the queue drains, as with any silence).
-                        if self.encoder.queued_bytes() <= CONTROL_ROOM {
-                            self.encoder.push_pong(p.clone());
-                        }
+                    // A flood from a server that does not read: no pong
+                    // is queued past the room (the pings after the queue
+                    // drains are answered, as after any silence).
+                    Incoming::Ping(p)
+                        if !self.close_sent && self.encoder.queued_bytes() <= CONTROL_ROOM =>
+                    {
+                        self.encoder.push_pong(p.clone());
                     }
                     Incoming::Close { code, reason } => {
                         self.close_received = true;
