@@ -186,7 +186,7 @@ fn the_offer_carries_the_options() {
     }
     let st = ws_config_set_deflate_level(cfg, 10);
     assert_eq!(st, ws_status::WS_ERR_INVALID_ARGUMENT);
-    ok(unsafe { ws_config_free(cfg) });
+    ok(ws_config_free(cfg));
 }
 
 #[test]
