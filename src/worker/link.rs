@@ -106,17 +106,27 @@ impl Link {
         self.room = if ours { usize::MAX } else { CONTROL_ROOM };
     }
 
-    /// Queue a data message, and write once enough is collected.
-    /// `WouldBlock`: queued, and the socket is full.
-    pub fn send_message(&mut self, data: &[u8], binary: bool) -> Result<(), LinkError> {
-        if !self.can_write() {
-            return Err(LinkError::Closed);
-        }
-        if self.encoder.queued_bytes().saturating_add(data.len()) > self.room {
-            return Err(LinkError::Full);
-        }
-        self.encoder.push_message(data.to_vec(), binary);
+    /// Whether a data message of `len` bytes may be queued now (see
+    /// [`set_room`](Self::set_room)); writes must be open.
+    pub fn room_for(&self, len: usize) -> bool {
+        self.can_write() && self.encoder.queued_bytes().saturating_add(len) <= self.room
+    }
+
+    /// Queue a data message (its buffer becomes the frame: masked in
+    /// place, or compressed), and write once enough is collected. Call it
+    /// only when [`room_for`](Self::room_for) says so. `WouldBlock`: queued,
+    /// and the socket is full; any error: queued and not entirely written
+    /// ([`take_unsent`](Self::take_unsent) gives it back).
+    pub fn send_message(&mut self, data: Vec<u8>, binary: bool) -> Result<(), LinkError> {
+        debug_assert!(self.can_write());
+        self.encoder.push_message(data, binary);
         self.write_if_full()
+    }
+
+    /// The data messages queued and not entirely written, in order, as they
+    /// were given (the connection ended: they go to the next one).
+    pub fn take_unsent(&mut self) -> Vec<(Vec<u8>, bool)> {
+        self.encoder.take_unsent()
     }
 
     /// Queue a ping. `Full`: no room beside the queued frames.

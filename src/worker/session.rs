@@ -36,13 +36,27 @@ pub struct SessionEnd {
     pub error: Option<ConnError>,
 }
 
-/// The bytes of a queued data message, and whether it is binary.
-fn data_of(m: &Message) -> (&[u8], bool) {
+/// The bytes of a queued data message, and whether it is binary. The
+/// message's buffer becomes the frame's payload: no copy when the queue
+/// held the only reference (what `ws_send` made).
+fn into_data(m: Message) -> (Vec<u8>, bool) {
     match m {
-        Message::Text(t) => (t.as_bytes(), false),
-        Message::Binary(b) => (b, true),
+        Message::Text(t) => (tungstenite::Bytes::from(t).into(), false),
+        Message::Binary(b) => (b.into(), true),
         // Only data messages are queued.
-        _ => (&[], true),
+        _ => (Vec::new(), true),
+    }
+}
+
+/// A message the link gave back (not entirely written), as it was queued.
+fn from_data(data: Vec<u8>, binary: bool) -> Message {
+    if binary {
+        return Message::Binary(data.into());
+    }
+    match String::from_utf8(data) {
+        Ok(t) => Message::text(t),
+        // Not reached: text is checked when it is sent.
+        Err(e) => Message::text(String::from_utf8_lossy(e.as_bytes()).into_owned()),
     }
 }
 
@@ -65,10 +79,11 @@ struct Session<'a> {
     heartbeat: Heartbeat,
     bytes_seen: u64,
     /// Data frames handed to the link and not yet entirely written to
-    /// the socket, in order: the user's messages, or `None` for a text
-    /// heartbeat. If the connection dies, the messages go back to the head
-    /// of the queue: the server cannot have processed them.
-    in_flight: VecDeque<Option<Message>>,
+    /// the socket, in order: the length of a user's message, or `None` for
+    /// a text heartbeat. If the connection dies, the link gives these
+    /// messages back and they go to the head of the queue: the server
+    /// cannot have processed them.
+    in_flight: VecDeque<Option<usize>>,
     /// User messages entirely handed to the kernel since its send queue was
     /// last seen empty: what a dying connection may have lost.
     unacked: u64,
@@ -110,7 +125,14 @@ pub fn run(ws: Link, shared: &Shared, inbox: &mut Inbox, config: &Config) -> Ses
     inbox.drop_pings(shared);
     // Messages not entirely written go back to the head of the queue, in
     // order, for the next connection (they stay counted as queued).
-    for m in std::mem::take(&mut s.in_flight).into_iter().rev().flatten() {
+    let unsent = s.ws.take_unsent();
+    debug_assert_eq!(unsent.len(), s.in_flight.len());
+    let back: Vec<Message> = std::mem::take(&mut s.in_flight)
+        .into_iter()
+        .zip(unsent)
+        .filter_map(|(len, (data, binary))| len.map(|_| from_data(data, binary)))
+        .collect();
+    for m in back.into_iter().rev() {
         inbox.outbox.push_front(m);
     }
     if !end.closed.clean && s.unacked > 0 {
@@ -221,9 +243,9 @@ impl Session<'_> {
         let done = self.ws.take_completed();
         let (mut n, mut bytes) = (0u64, 0u64);
         for _ in 0..done {
-            if let Some(Some(m)) = self.in_flight.pop_front() {
+            if let Some(Some(len)) = self.in_flight.pop_front() {
                 n += 1;
-                bytes += m.len() as u64;
+                bytes += len as u64;
             }
         }
         if n > 0 {
@@ -245,22 +267,22 @@ impl Session<'_> {
             self.room_for_us(true);
             let mut failed = None;
             while let Some(msg) = inbox.outbox.pop_front() {
-                let (data, binary) = data_of(&msg);
+                let len = msg.len();
+                if !self.ws.room_for(len) {
+                    inbox.outbox.push_front(msg);
+                    break;
+                }
+                let (data, binary) = into_data(msg);
+                // Queued now, whatever the write says.
+                self.in_flight.push_back(Some(len));
                 match self.ws.send_message(data, binary) {
-                    Ok(()) => self.in_flight.push_back(Some(msg)),
-                    // The frame is queued; the socket is full.
+                    Ok(()) => {}
+                    // The socket is full.
                     Err(LinkError::WouldBlock) => {
-                        self.in_flight.push_back(Some(msg));
                         self.blocked = true;
                         break;
                     }
-                    Err(LinkError::Full) => {
-                        inbox.outbox.push_front(msg);
-                        break;
-                    }
                     Err(e) => {
-                        // Queued or not, it was not entirely written.
-                        self.in_flight.push_back(Some(msg));
                         failed = Some(e);
                         break;
                     }
@@ -428,15 +450,11 @@ impl Session<'_> {
                 let written = match &self.config.ping_payload {
                     // A text heartbeat is a data frame: it takes its place
                     // in the order of the messages in flight.
-                    Some(text) => {
-                        self.room_for_us(true);
-                        let r = self.ws.send_message(text.as_bytes(), false);
-                        self.room_for_us(false);
-                        if matches!(r, Ok(()) | Err(LinkError::WouldBlock)) {
-                            self.in_flight.push_back(None);
-                        }
-                        r
+                    Some(text) if self.ws.room_for(text.len()) => {
+                        self.in_flight.push_back(None);
+                        self.ws.send_message(text.as_bytes().to_vec(), false)
                     }
+                    Some(_) => Err(LinkError::Full),
                     None => self.ws.send_ping(&Heartbeat::payload(seq)),
                 };
                 let r = written.and_then(|()| self.ws.flush());
