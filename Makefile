@@ -142,9 +142,11 @@ bench-deps: python node
 
 bench: bench-deps
 	$(PYTHON) bench/run.py $(if $(RECORD),--record)
+	$(PYTHON) bench/deflate.py
 
 bench-quick: bench-deps
 	$(PYTHON) bench/run.py --quick
+	$(PYTHON) bench/deflate.py --quick
 
 ## Fuzzing (see fuzz/README.md): each target for FUZZ_SECS seconds (60 by
 ## default), starting from the committed seeds. Needs cargo-fuzz (installed

@@ -4,7 +4,7 @@
 // the main thread; replies arrive as events there.
 const path = require('path');
 
-const a = { client: 'wsclient', url: '', mode: 'rtt', count: 1000, size: 32, window: 1, hold: 30 };
+const a = { client: 'wsclient', url: '', mode: 'rtt', count: 1000, size: 32, window: 1, hold: 30, payload: 'x', deflate: '' };
 for (let i = 2; i + 1 < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, '');
   a[k] = ['count', 'size', 'window', 'hold'].includes(k) ? Number(process.argv[i + 1]) : process.argv[i + 1];
@@ -30,8 +30,21 @@ const rssKib = () => Math.round(process.memoryUsage.rss() / 1024);
 // CPU time of the whole process (every thread), user + system.
 const cpuS = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 
+/** JSON-like text of `n` bytes, as the C client makes it (--payload json). */
+function jsonLike(n) {
+  let s = '';
+  for (let i = 0; s.length < n; i++) {
+    s += `{"seq":${i},"price":${100 + (i % 7)}.${String(i % 100).padStart(2, '0')},"qty":${1 + (i % 13)},"side":"${i % 2 ? 'buy' : 'sell'}"},`;
+  }
+  return s.slice(0, n);
+}
+
 function open(small) {
-  const opts = a.client === 'ws' ? [] : [[], small ? { readBufferSize: 4096 } : { pingInterval: 0 }];
+  // --deflate 0|1: permessage-deflate off or on (both clients offer it by default).
+  const deflate = a.deflate === '' ? {} : { perMessageDeflate: a.deflate === '1' };
+  const opts = a.client === 'ws'
+    ? (a.deflate === '' ? [] : [deflate])
+    : [[], small ? { readBufferSize: 4096, ...deflate } : { pingInterval: 0, ...deflate }];
   const ws = new WebSocket(a.url, ...opts);
   ws.binaryType = 'nodebuffer';
   return new Promise((resolve, reject) => {
@@ -53,7 +66,7 @@ function open(small) {
     process.exit(0);
   }
   const ws = await open(false);
-  const payload = a.size > 1024 ? Buffer.alloc(a.size, 120) : 'x'.repeat(a.size);
+  const payload = a.payload === 'json' ? jsonLike(a.size) : a.size > 1024 ? Buffer.alloc(a.size, 120) : 'x'.repeat(a.size);
   const times = [];
   let sent = 0, got = 0, ts = 0n;
   const cpu0 = cpuS(); // the harness counts the CPU used after this: the loop, the close, the exit

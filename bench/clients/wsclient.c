@@ -4,6 +4,9 @@
  * Same command line as every bench client; prints one JSON line.
  *   wsclient --url URL --mode rtt|throughput|bandwidth|connections
  *            --count N --size BYTES --window N [--hold SECONDS]
+ *            [--payload x|json] [--deflate 0|1]
+ * --payload json sends JSON-like text (what compresses as market data
+ * does); --deflate turns permessage-deflate off or on (default: on).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -46,6 +49,8 @@ static int cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+static int deflate = -1; /* -1: the library's default */
+
 static ws_handle open_one(const char *url, int small) {
     ws_config cfg;
     ws_handle h;
@@ -58,6 +63,8 @@ static ws_handle open_one(const char *url, int small) {
     } else {
         ws_config_set_ping_interval_ms(cfg, 0);
     }
+    if (deflate >= 0)
+        ws_config_set_permessage_deflate(cfg, deflate != 0);
     if (ws_create_with_config(cfg, &h) != WS_OK) {
         fprintf(stderr, "ws_create failed\n");
         exit(1);
@@ -85,7 +92,7 @@ static void wait_for(ws_handle h, ws_event_type type) {
 }
 
 int main(int argc, char **argv) {
-    const char *url = NULL, *mode = "rtt";
+    const char *url = NULL, *mode = "rtt", *kind = "x";
     long count = 1000, size = 32, window = 1, i;
     double hold = 30;
     for (i = 1; i + 1 < argc; i += 2) {
@@ -95,6 +102,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--size")) size = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--window")) window = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--hold")) hold = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--payload")) kind = argv[i + 1];
+        else if (!strcmp(argv[i], "--deflate")) deflate = atoi(argv[i + 1]);
     }
     if (!url)
         return 2;
@@ -115,9 +124,16 @@ int main(int argc, char **argv) {
         return 0; /* exit without closing: the measurement is done */
     }
 
-    int binary = size > 1024;
-    char *payload = malloc((size_t)size);
+    int json = !strcmp(kind, "json");
+    int binary = size > 1024 && !json;
+    char *payload = malloc((size_t)size + 128);
     memset(payload, 'x', (size_t)size);
+    if (json) {
+        long n = 0;
+        for (i = 0; n < size; i++)
+            n += snprintf(payload + n, 128, "{\"seq\":%ld,\"price\":%ld.%02ld,\"qty\":%ld,\"side\":\"%s\"},", i,
+                          100 + i % 7, i % 100, 1 + i % 13, i % 2 ? "buy" : "sell");
+    }
     ws_handle h = open_one(url, 0);
     wait_for(h, WS_EVENT_OPEN);
     double *times = window == 1 ? malloc(sizeof(double) * (size_t)count) : NULL;
