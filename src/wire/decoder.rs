@@ -49,6 +49,9 @@ struct Assembly {
     utf8: Utf8Check,
 }
 
+/// Most of an announced frame reserved when its header arrives.
+const RESERVE_AHEAD: usize = 4 << 20;
+
 /// The smallest read buffer: a whole control frame (14 + 125 bytes) fits.
 const MIN_BUFFER: usize = 256;
 
@@ -314,6 +317,17 @@ impl Decoder {
                         return Err(WireError::too_big(self.limit));
                     }
                     self.pos += header_len;
+                    if !msg.compressed {
+                        // The frame's payload, up to a bound: one allocation
+                        // instead of a copy at every doubling. Only address
+                        // space until the bytes come (a header that lies
+                        // costs no resident memory).
+                        let want = (len as usize).min(RESERVE_AHEAD);
+                        let msg = self.msg.as_mut().expect("set above");
+                        if msg.data.capacity() - msg.data.len() < want {
+                            msg.data.reserve_exact(want);
+                        }
+                    }
                     self.frame = Some(Frame { left: len, fin: header.is_final });
                 }
             }
