@@ -229,6 +229,11 @@ class WebSocket:
         return self.sync.subprotocol
 
     @property
+    def extensions(self) -> str:
+        """The extensions agreed at the last open ("" for none)."""
+        return self.sync.extensions
+
+    @property
     def response(self) -> Optional[_client.Response]:
         """The response to the upgrade (status 101, headers) once open."""
         return self.sync.response
