@@ -178,6 +178,12 @@ impl Delivery {
         self.dispatch(handle);
     }
 
+    /// Whether events are read with `ws_poll` (no callback, no event queue).
+    pub fn pull_mode(&self) -> bool {
+        let s = self.sink();
+        s.callback.is_none() && s.queue.is_none() && !s.freed
+    }
+
     /// Take the next event, waiting up to `timeout` (`None`: forever).
     pub fn poll(&self, timeout: Option<Duration>) -> Result<Event> {
         let deadline = timeout.map(|t| Instant::now() + t);

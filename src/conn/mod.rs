@@ -4,6 +4,7 @@
 //! (`client`) and the worker both build on this module; it knows neither.
 
 pub mod delivery;
+pub mod direct;
 pub mod flow;
 pub mod queue;
 pub mod waker;
@@ -15,6 +16,7 @@ use crate::{
     types::{ws_ready_state, ws_stats, ws_status},
 };
 use delivery::Delivery;
+use direct::Direct;
 use flow::Flow;
 use std::sync::{
     atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
@@ -102,6 +104,8 @@ pub struct Shared {
     pub flow: Arc<Flow>,
     /// Where events wait for the user.
     pub delivery: Delivery,
+    /// The caller-thread fast path: the socket, when the worker lends it.
+    pub direct: Direct,
     /// Counters.
     pub stats: Stats,
     /// Changes for the next connection attempt.
@@ -137,6 +141,7 @@ impl Shared {
             accepting: RwLock::new(true),
             waker,
             delivery: Delivery::new(Arc::clone(&flow)),
+            direct: Direct::default(),
             flow,
             stats: Stats::default(),
             next_attempt: Mutex::new(NextAttempt::default()),

@@ -15,7 +15,7 @@ use crate::{
     },
     types::{ws_error_kind, ws_ready_state::WS_STATE_CLOSING},
 };
-use std::{collections::VecDeque, io, sync::atomic::Ordering, time::Instant};
+use std::{collections::VecDeque, io, os::fd::RawFd, sync::atomic::Ordering, time::Instant};
 use tungstenite::{
     error::ProtocolError,
     protocol::{frame::coding::CloseCode, CloseFrame},
@@ -66,6 +66,14 @@ struct Session<'a> {
     /// Pings of `ws_ping` written and not yet answered, oldest first, with
     /// when they were written (at most `MAX_PENDING_PINGS`).
     user_pings: VecDeque<(tungstenite::Bytes, Instant)>,
+    /// The socket may be lent to callers (plain TCP).
+    may_lend: bool,
+    /// The socket is lent to callers (`conn::direct`): the worker does not
+    /// touch it until it takes it back.
+    lent: bool,
+    /// The deadline of the worker's own work (heartbeat, close), while it
+    /// sleeps.
+    work_until: Option<Instant>,
 }
 
 /// Run the session until the connection ends.
@@ -89,14 +97,25 @@ pub fn run(
         close_sent: false,
         peer_close: None,
         user_pings: VecDeque::new(),
+        may_lend: false,
+        lent: false,
+        work_until: None,
     };
+    s.may_lend = s.ws.get_ref().is_plain();
     s.bytes_seen = s.ws.get_ref().bytes_read;
     let end = s.run(inbox);
+    // Take the socket back from the callers before it is dropped.
+    let back = shared.direct.revoke();
+    s.take_back(back);
     s.settle();
     inbox.drop_pings(shared);
     // Messages not entirely written go back to the head of the queue, in
     // order, for the next connection (they stay counted as queued).
     for m in std::mem::take(&mut s.in_flight).into_iter().rev().flatten() {
+        inbox.outbox.push_front(m);
+    }
+    // A caller's frame not entirely written came before all of them.
+    if let Some(m) = s.ws.get_mut().take_unsent() {
         inbox.outbox.push_front(m);
     }
     if !end.closed.clean && s.unacked > 0 {
@@ -115,8 +134,40 @@ pub fn run(
 impl Session<'_> {
     fn run(&mut self, inbox: &mut Inbox) -> SessionEnd {
         let fd = self.ws.get_ref().fd();
+        let mut socket_ready = false;
+        // The worker has work for the lent socket (kept until it has it back).
+        let mut want_back = false;
         loop {
-            inbox.drain(self.shared);
+            let commands = inbox.drain(self.shared);
+            if self.lent && !self.shared.abandoned() {
+                // Lent: take the socket back only if there is work for it.
+                want_back |= commands > 0
+                    || socket_ready
+                    || self.work_until.is_some_and(|u| Instant::now() >= u)
+                    || self.shared.direct.needs_worker();
+                if !want_back {
+                    socket_ready = match self.sleep(fd, libc::POLLIN, self.work_until) {
+                        Ok(r) => r,
+                        Err(end) => return end,
+                    };
+                    continue;
+                }
+                match self.shared.direct.reclaim(true) {
+                    Some(back) => {
+                        self.lent = false;
+                        want_back = false;
+                        self.take_back(back);
+                    }
+                    None => {
+                        // A caller is reading: it stops and wakes us.
+                        socket_ready = false;
+                        if let Err(e) = wait(-1, 0, self.shared.waker.fd(), None) {
+                            return self.fail(ConnError::from_io("poll failed", &e));
+                        }
+                        continue;
+                    }
+                }
+            }
             if self.shared.abandoned() {
                 // The handle was freed and the process is exiting.
                 return SessionEnd {
@@ -181,16 +232,74 @@ impl Session<'_> {
                     (!self.close_sent).then(|| self.heartbeat.poll_timeout()).flatten(),
                 )
             };
+            // Idle with nothing of its own in the socket: lend it to the
+            // callers (conn::direct), for reading too in pull mode.
+            if self.may_lend
+                && !more
+                && !writable
+                && !self.blocked
+                && !self.paused
+                && inbox.outbox.is_empty()
+                && inbox.pings.is_empty()
+                && inbox.close_req.is_none()
+                && !self.close_sent
+                && self.peer_close.is_none()
+                && self.ws.can_write()
+                && self.ws.get_ref().write_idle()
+            {
+                let read = self.ws.get_ref().read_idle() && self.shared.delivery.pull_mode();
+                self.lent = self.shared.direct.lend(fd, read, || inbox.rx.is_empty());
+            }
             // While paused, the socket is watched only for room to write;
             // the credit that makes room wakes the pipe.
-            let (poll_fd, events) = match (self.paused, self.blocked) {
-                (true, false) => (-1, 0),
-                (true, true) => (fd, libc::POLLOUT),
-                (false, b) => (fd, libc::POLLIN | if b { libc::POLLOUT } else { 0 }),
+            let events = match (self.paused, self.blocked) {
+                (true, false) => 0,
+                (true, true) => libc::POLLOUT,
+                (false, b) => libc::POLLIN | if b { libc::POLLOUT } else { 0 },
             };
-            if let Err(e) = wait(poll_fd, events, self.shared.waker.fd(), until) {
-                return self.fail(ConnError::from_io("poll failed", &e));
+            self.work_until = until;
+            socket_ready = match self.sleep(fd, events, until) {
+                Ok(r) => r,
+                Err(end) => return end,
+            };
+        }
+    }
+
+    /// Sleep until the socket is ready for `events` (none: 0), the
+    /// wake-up pipe or `until`. While the socket is lent and callers read
+    /// it, it is not watched (`Direct::watch`). Returns whether the socket
+    /// was ready.
+    fn sleep(
+        &mut self,
+        fd: RawFd,
+        events: i16,
+        until: Option<Instant>,
+    ) -> Result<bool, SessionEnd> {
+        let (mut poll_fd, mut events, mut until) =
+            if events == 0 { (-1, 0, until) } else { (fd, events, until) };
+        if self.lent {
+            let (watch, grace) = self.shared.direct.watch(Instant::now());
+            if !watch {
+                (poll_fd, events) = (-1, 0);
+                until = crate::policy::deadline::earliest(until, grace);
             }
+        }
+        match wait(poll_fd, events, self.shared.waker.fd(), until) {
+            Ok(r) => Ok(r.socket != 0),
+            Err(e) => Err(self.fail(ConnError::from_io("poll failed", &e))),
+        }
+    }
+
+    /// Take what callers left when the socket comes back from them.
+    fn take_back(&mut self, back: crate::conn::direct::Reclaimed) {
+        let stream = self.ws.get_mut();
+        if let Some(u) = back.unsent {
+            stream.push_unsent(u.bytes, u.message);
+        }
+        stream.unread(back.read);
+        self.unacked += back.written;
+        if back.bytes_read > 0 {
+            self.heartbeat.handle_received(Instant::now());
         }
     }
 
@@ -205,6 +314,11 @@ impl Session<'_> {
     fn settle(&mut self) {
         let done = self.ws.get_mut().take_completed();
         let (mut n, mut bytes) = (0u64, 0u64);
+        // A caller's frame, finished by the worker.
+        if let Some(m) = self.ws.get_mut().take_unsent_done() {
+            n += 1;
+            bytes += m.len() as u64;
+        }
         for _ in 0..done {
             if let Some(Some(m)) = self.in_flight.pop_front() {
                 n += 1;

@@ -26,6 +26,23 @@ pub struct Stream {
     /// Bytes read so far.
     pub bytes_read: u64,
     out: OutFrames,
+    /// Follows the frames read, to know when tungstenite holds no part of
+    /// a frame or of a fragmented message (the socket may then be lent).
+    read_frames: OutFrames,
+    /// Bytes a caller read from the socket and did not consume (the fast
+    /// path): read before the socket.
+    unread: Vec<u8>,
+    unread_pos: usize,
+    /// The rest of a frame a caller began to write: written before
+    /// anything else, with its message.
+    pending: Vec<u8>,
+    pending_pos: usize,
+    pending_message: Option<tungstenite::Message>,
+    /// `pending_message`, once entirely written.
+    pending_done: Option<tungstenite::Message>,
+    /// Everything read during the HTTP upgrade: the frames that came with
+    /// the response start after its blank line.
+    handshake: Option<Vec<u8>>,
 }
 
 /// Follows the frame boundaries in the bytes written, in order. Only the
@@ -38,6 +55,10 @@ struct OutFrames {
     left: u64,
     /// The current frame ends a data message.
     ends_message: bool,
+    /// A data frame without FIN was seen and its message is not finished.
+    fragmented: bool,
+    /// The boundaries are not known (never at one).
+    desynced: bool,
     /// Data messages entirely written and not yet taken.
     completed: u64,
 }
@@ -58,6 +79,12 @@ impl OutFrames {
         (h.len() >= total).then_some((total, len))
     }
 
+    /// Whether every byte seen so far belongs to a whole frame and no
+    /// message is left unfinished.
+    fn at_message_boundary(&self) -> bool {
+        self.have == 0 && self.left == 0 && !self.fragmented && !self.desynced
+    }
+
     fn feed(&mut self, mut buf: &[u8]) {
         while !buf.is_empty() {
             if self.left > 0 {
@@ -75,6 +102,9 @@ impl OutFrames {
             if let Some((_, len)) = Self::parse(&self.header[..self.have]) {
                 let (fin, opcode) = (self.header[0] & 0x80 != 0, self.header[0] & 0x0F);
                 self.ends_message = fin && opcode <= 2;
+                if opcode <= 2 {
+                    self.fragmented = !fin;
+                }
                 self.have = 0;
                 self.left = len;
                 if len == 0 && self.ends_message {
@@ -138,7 +168,104 @@ enum Inner {
 
 impl Stream {
     fn new(inner: Inner) -> Stream {
-        Stream { inner, bytes_read: 0, out: OutFrames::default() }
+        Stream {
+            inner,
+            bytes_read: 0,
+            out: OutFrames::default(),
+            read_frames: OutFrames::default(),
+            unread: Vec::new(),
+            unread_pos: 0,
+            pending: Vec::new(),
+            pending_pos: 0,
+            pending_message: None,
+            pending_done: None,
+            handshake: Some(Vec::new()),
+        }
+    }
+
+    /// The upgrade is done: follow the frames read from here on, and those
+    /// that came in the same reads as the response.
+    fn upgraded(&mut self) {
+        self.out = OutFrames::default();
+        self.read_frames = OutFrames::default();
+        let seen = self.handshake.take().unwrap_or_default();
+        match seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            Some(end) => self.read_frames.feed(&seen[end + 4..]),
+            None => self.read_frames.desynced = true,
+        }
+    }
+
+    /// Whether the WebSocket runs over plain TCP (no TLS anywhere), so a
+    /// caller may write frames to the socket itself.
+    pub fn is_plain(&self) -> bool {
+        matches!(self.inner, Inner::Plain(Tunnel::Tcp(_)))
+    }
+
+    /// Whether tungstenite holds no part of a frame or message read so far,
+    /// and nothing a caller left is waiting: a caller may read the socket.
+    pub fn read_idle(&self) -> bool {
+        self.read_frames.at_message_boundary() && self.unread_pos == self.unread.len()
+    }
+
+    /// Whether nothing a caller began to write is left to write.
+    pub fn write_idle(&self) -> bool {
+        self.pending_message.is_none()
+    }
+
+    /// Take back what a caller read and did not consume: read before the
+    /// socket.
+    pub fn unread(&mut self, bytes: Vec<u8>) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.unread.drain(..self.unread_pos);
+        self.unread_pos = 0;
+        self.unread.extend_from_slice(&bytes);
+    }
+
+    /// Take the rest of a frame a caller began to write: it is written
+    /// before anything else.
+    pub fn push_unsent(&mut self, bytes: Vec<u8>, message: tungstenite::Message) {
+        debug_assert!(self.pending_message.is_none());
+        self.pending = bytes;
+        self.pending_pos = 0;
+        self.pending_message = Some(message);
+    }
+
+    /// The caller's message whose rest was written entirely since the last
+    /// call, if any.
+    pub fn take_unsent_done(&mut self) -> Option<tungstenite::Message> {
+        self.pending_done.take()
+    }
+
+    /// The caller's message whose rest was not entirely written, if any
+    /// (the connection ended).
+    pub fn take_unsent(&mut self) -> Option<tungstenite::Message> {
+        self.pending.clear();
+        self.pending_pos = 0;
+        self.pending_message.take()
+    }
+
+    /// Write what is left of a caller's frame.
+    fn write_pending(&mut self) -> io::Result<()> {
+        while self.pending_pos < self.pending.len() {
+            let n = match &mut self.inner {
+                Inner::Plain(s) => s.write(&self.pending[self.pending_pos..]),
+                Inner::Tls(s) => s.write(&self.pending[self.pending_pos..]),
+                #[cfg(fuzzing)]
+                Inner::Memory(_) => Ok(self.pending.len() - self.pending_pos),
+            }?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.pending_pos += n;
+        }
+        if let Some(m) = self.pending_message.take() {
+            self.pending = Vec::new();
+            self.pending_pos = 0;
+            self.pending_done = Some(m);
+        }
+        Ok(())
     }
 
     /// Data messages entirely handed to the kernel since the last call, in
@@ -178,6 +305,18 @@ impl Stream {
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.unread_pos < self.unread.len() {
+            let left = &self.unread[self.unread_pos..];
+            let n = left.len().min(buf.len());
+            buf[..n].copy_from_slice(&left[..n]);
+            self.read_frames.feed(&left[..n]);
+            self.unread_pos += n;
+            if self.unread_pos == self.unread.len() {
+                self.unread = Vec::new();
+                self.unread_pos = 0;
+            }
+            return Ok(n);
+        }
         let n = match &mut self.inner {
             Inner::Plain(s) => s.read(buf),
             Inner::Tls(s) => s.read(buf),
@@ -185,12 +324,19 @@ impl Read for Stream {
             Inner::Memory(m) => m.read(buf),
         }?;
         self.bytes_read += n as u64;
+        match &mut self.handshake {
+            Some(seen) => seen.extend_from_slice(&buf[..n]),
+            None => self.read_frames.feed(&buf[..n]),
+        }
         Ok(n)
     }
 }
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.pending_message.is_some() {
+            self.write_pending()?;
+        }
         let n = match &mut self.inner {
             Inner::Plain(s) => s.write(buf),
             Inner::Tls(s) => s.write(buf),
@@ -204,6 +350,9 @@ impl Write for Stream {
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
+        if self.pending_message.is_some() {
+            self.write_pending()?;
+        }
         match &mut self.inner {
             Inner::Plain(s) => s.flush(),
             Inner::Tls(s) => s.flush(),
@@ -483,7 +632,7 @@ fn upgrade(
             Ok((mut ws, response)) => {
                 log!(WS_LOG_DEBUG, handle, "upgrade accepted: HTTP {}", response.status());
                 // What was written so far is the HTTP request: frames start here.
-                ws.get_mut().out = OutFrames::default();
+                ws.get_mut().upgraded();
                 // RFC 6455, 4.1: an extension the client did not offer
                 // fails the connection (none is offered yet).
                 if let Some(ext) = response.headers().get("Sec-WebSocket-Extensions") {
