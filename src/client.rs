@@ -246,7 +246,8 @@ impl Client {
         // The fast path: read the socket on this thread while the worker
         // lends it.
         let max = shared.limits.max_message_size;
-        match shared.direct.read(deadline, max, || shared.waker.wake()) {
+        let nothing_pending = || shared.delivery.is_empty();
+        match shared.direct.read(deadline, max, nothing_pending, || shared.waker.wake()) {
             Read::Message(data, binary) => {
                 let stats = &shared.stats;
                 stats.messages_received.fetch_add(1, Ordering::Relaxed);

@@ -102,7 +102,9 @@ int main(int argc, char **argv) {
             break;
         case WS_EVENT_MESSAGE:
             if (ev.len > 4 && memcmp(ev.data, "msg ", 4) == 0) {
-                i = atoi((const char *)ev.data + 4);
+                char num[16] = {0}; /* the payload has no NUL terminator */
+                memcpy(num, ev.data + 4, ev.len - 4 < sizeof num - 1 ? ev.len - 4 : sizeof num - 1);
+                i = atoi(num);
                 if (i >= 0 && i < MAX_MSGS)
                     echoed[i]++;
             }

@@ -178,6 +178,11 @@ impl Delivery {
         self.dispatch(handle);
     }
 
+    /// Whether no event waits in the sink.
+    pub fn is_empty(&self) -> bool {
+        self.pending_len.load(Ordering::Acquire) == 0
+    }
+
     /// Whether events are read with `ws_poll` (no callback, no event queue).
     pub fn pull_mode(&self) -> bool {
         let s = self.sink();

@@ -293,16 +293,27 @@ impl Direct {
 
     /// For a caller of `ws_poll` that would wait: read the next message
     /// from the socket if it is lent for reading, waiting up to `deadline`.
-    /// `wake_worker` is called when the worker must look (it asked for the
-    /// socket back, or the reader met what only it handles).
-    pub fn read(&self, deadline: Option<Instant>, max: usize, wake_worker: impl Fn()) -> Read {
+    /// `nothing_pending` (asked under the lock) says that no event of the
+    /// worker waits to be taken: those come first. `wake_worker` is called
+    /// when the worker must look (it asked for the socket back, or the
+    /// reader met what only it handles).
+    pub fn read(
+        &self,
+        deadline: Option<Instant>,
+        max: usize,
+        nothing_pending: impl Fn() -> bool,
+        wake_worker: impl Fn(),
+    ) -> Read {
         let Some(waker) = self.reader_waker.get_or_init(|| Waker::new().ok()) else {
             return Read::Worker;
         };
         waker.reset();
         let (fd, mut rx) = {
             let mut st = self.lock();
-            if !st.lent || !st.read || st.reader || st.reclaim || st.handback {
+            // The worker emits only while it holds the socket, so events it
+            // read before lending it are seen here.
+            if !st.lent || !st.read || st.reader || st.reclaim || st.handback || !nothing_pending()
+            {
                 return Read::Worker;
             }
             st.reader = true;
@@ -313,7 +324,13 @@ impl Direct {
         let outcome = loop {
             match parse(&rx, max) {
                 Frame::Message(head, len, binary) => {
-                    let data = Bytes::copy_from_slice(&rx[head..head + len]);
+                    // One NUL past the end, in the same allocation: C code
+                    // that reads text as a string stays in bounds.
+                    let mut v = Vec::with_capacity(len + 1);
+                    v.extend_from_slice(&rx[head..head + len]);
+                    v.push(0);
+                    let mut data = Bytes::from(v);
+                    data.truncate(len);
                     rx.drain(..head + len);
                     break Read::Message(data, binary);
                 }
