@@ -147,15 +147,18 @@ impl Client {
             let _ = self.tx.send(Command::Send(msg));
         };
         match self.shared.direct.send(data, binary, queue) {
-            Sent::Written => {
-                let s = &self.shared;
-                s.buffered_bytes.fetch_sub(len, Ordering::SeqCst);
-                s.buffered_messages.fetch_sub(1, Ordering::SeqCst);
-                s.stats.messages_sent.fetch_add(1, Ordering::Relaxed);
-                s.stats.bytes_sent.fetch_add(len, Ordering::Relaxed);
+            Sent::Written(n, bytes) => {
+                self.shared.written(n, bytes);
                 Ok(())
             }
-            Sent::Partial | Sent::Queued => {
+            Sent::Batched => Ok(()),
+            Sent::Partial(n, bytes) => {
+                self.shared.written(n, bytes);
+                drop(accepting);
+                self.shared.waker.wake();
+                Ok(())
+            }
+            Sent::Queued => {
                 drop(accepting);
                 self.shared.waker.wake();
                 Ok(())
@@ -247,7 +250,8 @@ impl Client {
         // lends it.
         let max = shared.limits.max_message_size;
         let nothing_pending = || shared.delivery.is_empty();
-        match shared.direct.read(deadline, max, nothing_pending, || shared.waker.wake()) {
+        let written = |n, bytes| shared.written(n, bytes);
+        match shared.direct.read(deadline, max, nothing_pending, written, || shared.waker.wake()) {
             Read::Message(data, binary) => {
                 let stats = &shared.stats;
                 stats.messages_received.fetch_add(1, Ordering::Relaxed);

@@ -14,6 +14,8 @@
 use super::waker::Waker;
 use crate::wire::apply_mask;
 use std::{
+    collections::VecDeque,
+    io,
     os::fd::RawFd,
     sync::{Condvar, Mutex, MutexGuard, OnceLock},
     time::{Duration, Instant},
@@ -32,21 +34,124 @@ pub const GRACE: Duration = Duration::from_millis(2);
 const READER_MAX: usize = 64 << 10;
 /// What a reader asks `recv` for at a time.
 const READ_CHUNK: usize = 16 << 10;
+/// Batched frames are written once they reach this many bytes.
+const BATCH: usize = 64 << 10;
 
-/// The rest of a frame a caller began to write, for the worker to write
-/// before anything else.
-pub struct Unsent {
-    /// The frame's bytes not yet written.
-    pub bytes: Vec<u8>,
-    /// The message, to queue again if the connection dies before it is out.
-    pub message: Message,
+/// Frames callers wrote, not yet entirely written: the bytes from the
+/// start of the first unfinished frame, how many of them are written, and
+/// where each frame ends. A frame is one whole message.
+#[derive(Default)]
+pub struct Out {
+    bytes: Vec<u8>,
+    pos: usize,
+    /// End offset in `bytes` and payload length of each frame.
+    frames: VecDeque<(usize, u64)>,
+}
+
+impl Out {
+    /// Whether no frame is left to write.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Bytes left to write.
+    pub fn unwritten(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    /// Add one masked frame carrying `data`.
+    fn push(&mut self, data: &[u8], binary: bool, mask: [u8; 4]) {
+        let b = &mut self.bytes;
+        b.push(0x80 | if binary { 2 } else { 1 });
+        match data.len() {
+            n if n < 126 => b.push(0x80 | n as u8),
+            n if n < 65536 => {
+                b.push(0x80 | 126);
+                b.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                b.push(0x80 | 127);
+                b.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        b.extend_from_slice(&mask);
+        let head = b.len();
+        b.extend_from_slice(data);
+        apply_mask(&mut b[head..], mask);
+        self.frames.push_back((b.len(), data.len() as u64));
+    }
+
+    /// Write what `write` takes, until it is all written, `write` fails or
+    /// takes nothing. Returns the error, if any, and the messages and
+    /// payload bytes entirely written by this call.
+    pub fn write_with(
+        &mut self,
+        mut write: impl FnMut(&[u8]) -> io::Result<usize>,
+    ) -> (io::Result<()>, u64, u64) {
+        let mut result = Ok(());
+        while self.pos < self.bytes.len() {
+            match write(&self.bytes[self.pos..]) {
+                Ok(0) => {
+                    result = Err(io::ErrorKind::WriteZero.into());
+                    break;
+                }
+                Ok(n) => self.pos += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        let (mut n, mut bytes, mut start) = (0, 0, 0);
+        while let Some(&(end, len)) = self.frames.front() {
+            if end > self.pos {
+                break;
+            }
+            self.frames.pop_front();
+            (n, bytes, start) = (n + 1, bytes + len, end);
+        }
+        if self.frames.is_empty() {
+            self.bytes.clear();
+            self.pos = 0;
+        } else if start > 0 {
+            self.bytes.drain(..start);
+            self.pos -= start;
+            for f in &mut self.frames {
+                f.0 -= start;
+            }
+        }
+        (result, n, bytes)
+    }
+
+    /// The messages of the frames not entirely written, in order (the
+    /// connection ended: they are queued again).
+    pub fn into_messages(self) -> Vec<Message> {
+        let mut start = 0;
+        let mut out = Vec::with_capacity(self.frames.len());
+        for (end, len) in self.frames {
+            let frame = &self.bytes[start..end];
+            let head = end - start - len as usize;
+            let mask: [u8; 4] = frame[head - 4..head].try_into().expect("4 bytes");
+            let mut payload = frame[head..].to_vec();
+            apply_mask(&mut payload, mask);
+            out.push(if frame[0] & 0x0F == 2 {
+                Message::Binary(payload.into())
+            } else {
+                // Text was checked before it was framed.
+                Message::text(String::from_utf8(payload).unwrap_or_default())
+            });
+            start = end;
+        }
+        out
+    }
 }
 
 /// What the worker takes back.
 #[derive(Default)]
 pub struct Reclaimed {
-    /// The rest of a frame a caller began to write.
-    pub unsent: Option<Unsent>,
+    /// Frames callers wrote or batched and did not write entirely.
+    pub unsent: Out,
     /// Bytes a reader read and did not consume, from a frame boundary.
     pub read: Vec<u8>,
     /// Messages callers wrote entirely since the worker last looked.
@@ -68,7 +173,11 @@ struct State {
     reclaim: bool,
     /// A reader met what only the worker handles.
     handback: bool,
-    unsent: Option<Unsent>,
+    /// Frames written or batched by callers, not yet entirely written.
+    out: Out,
+    /// The worker sleeps at most until a grace deadline: frames batched
+    /// now are written by a reader or by the worker soon.
+    timed: bool,
     rx: Vec<u8>,
     written: u64,
     bytes_read: u64,
@@ -76,12 +185,25 @@ struct State {
     last_reader: Option<Instant>,
     /// Callers waiting in `ws_poll` for the worker's events.
     waiters: usize,
-    /// Reused for the frames callers write.
-    frame: Vec<u8>,
     rng: u64,
 }
 
 /// The fast path's shared state (see the module's doc).
+impl State {
+    /// Write the frames callers left; the socket goes back to the worker
+    /// if it does not take them all.
+    fn flush(&mut self) -> Sent {
+        let fd = self.fd;
+        let (_, n, bytes) = self.out.write_with(|b| send_nonblocking(fd, b));
+        if self.out.is_empty() {
+            Sent::Written(n, bytes)
+        } else {
+            self.lent = false;
+            Sent::Partial(n, bytes)
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Direct {
     st: Mutex<State>,
@@ -94,10 +216,14 @@ pub struct Direct {
 
 /// How a caller's send went.
 pub enum Sent {
-    /// Entirely written to the socket.
-    Written,
-    /// Partly or not written: the rest waits for the worker (wake it).
-    Partial,
+    /// Written to the socket, with the frames batched before it: how many
+    /// messages and payload bytes.
+    Written(u64, u64),
+    /// Partly written (how many messages and bytes entirely): the rest
+    /// waits for the worker (wake it).
+    Partial(u64, u64),
+    /// Batched, for the reader or the worker to write.
+    Batched,
     /// The socket was not lent: `queue` ran under the lock.
     Queued,
 }
@@ -163,7 +289,7 @@ impl Direct {
     /// is lent.
     pub fn lend(&self, fd: RawFd, read: bool, nothing_queued: impl FnOnce() -> bool) -> bool {
         let mut st = self.lock();
-        debug_assert!(!st.lent && st.unsent.is_none());
+        debug_assert!(!st.lent && st.out.is_empty());
         if !nothing_queued() {
             return false;
         }
@@ -172,6 +298,7 @@ impl Direct {
         st.fd = fd;
         st.reclaim = false;
         st.handback = false;
+        st.timed = false;
         true
     }
 
@@ -194,7 +321,7 @@ impl Direct {
         st.reclaim = false;
         st.handback = false;
         Some(Reclaimed {
-            unsent: st.unsent.take(),
+            unsent: std::mem::take(&mut st.out),
             read: std::mem::take(&mut st.rx),
             written: std::mem::take(&mut st.written),
             bytes_read: std::mem::take(&mut st.bytes_read),
@@ -219,29 +346,34 @@ impl Direct {
     /// only it can handle (a partial write, a frame for it).
     pub fn needs_worker(&self) -> bool {
         let st = self.lock();
-        !st.lent || st.handback || st.unsent.is_some()
+        !st.lent || st.handback || (!st.out.is_empty() && !st.reader)
     }
 
     /// For the worker, while lent: whether to watch the socket for reading,
     /// and if not, until when to leave it to callers.
     pub fn watch(&self, now: Instant) -> (bool, Option<Instant>) {
-        let st = self.lock();
-        if !st.read || st.waiters > 0 {
-            return (true, None);
-        }
-        if st.reader {
-            return (false, Some(now + GRACE));
-        }
-        match st.last_reader {
-            Some(t) if now < t + GRACE => (false, Some(t + GRACE)),
-            _ => (true, None),
-        }
+        let mut st = self.lock();
+        let r = if !st.read || st.waiters > 0 {
+            (true, None)
+        } else if st.reader {
+            (false, Some(now + GRACE))
+        } else {
+            match st.last_reader {
+                Some(t) if now < t + GRACE => (false, Some(t + GRACE)),
+                _ => (true, None),
+            }
+        };
+        st.timed = r.1.is_some();
+        r
     }
 
     /// For a caller: write `data` as one frame if the socket is lent, else
     /// run `queue` (which hands the message to the worker) under the lock,
     /// so that every later send, direct or not, comes after it. Never
-    /// blocks on the network.
+    /// blocks on the network. While a reader has messages in hand (it will
+    /// be back before it reads the socket again) the frame is batched with
+    /// the next ones instead, and written by the reader before it reads, or
+    /// by the worker within [`GRACE`].
     pub fn send(&self, data: &[u8], binary: bool, queue: impl FnOnce()) -> Sent {
         let mut st = self.lock();
         if !st.lent {
@@ -249,46 +381,12 @@ impl Direct {
             return Sent::Queued;
         }
         let st = &mut *st;
-        let mut frame = std::mem::take(&mut st.frame);
-        frame.clear();
-        frame.push(0x80 | if binary { 2 } else { 1 });
-        match data.len() {
-            n if n < 126 => frame.push(0x80 | n as u8),
-            n if n < 65536 => {
-                frame.push(0x80 | 126);
-                frame.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                frame.push(0x80 | 127);
-                frame.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
         let mask = next_mask(&mut st.rng);
-        frame.extend_from_slice(&mask);
-        let head = frame.len();
-        frame.extend_from_slice(data);
-        apply_mask(&mut frame[head..], mask);
-        let written = send_nonblocking(st.fd, &frame);
-        let sent = if written == frame.len() {
-            st.written += 1;
-            Sent::Written
-        } else {
-            // The rest goes to the worker, which writes it before anything
-            // else; every later send queues behind it.
-            let message = if binary {
-                Message::Binary(Bytes::copy_from_slice(data))
-            } else {
-                Message::text(std::str::from_utf8(data).expect("checked by the caller"))
-            };
-            st.unsent = Some(Unsent { bytes: frame[written..].to_vec(), message });
-            st.lent = false;
-            Sent::Partial
-        };
-        // Keep a small buffer for the next frame, not a large one.
-        if frame.capacity() <= READ_CHUNK {
-            st.frame = frame;
+        st.out.push(data, binary, mask);
+        if st.timed && st.out.unwritten() < BATCH && parse(&st.rx, usize::MAX) != Frame::Partial {
+            return Sent::Batched;
         }
-        sent
+        st.flush()
     }
 
     /// For a caller of `ws_poll` that would wait: read the next message
@@ -302,6 +400,7 @@ impl Direct {
         deadline: Option<Instant>,
         max: usize,
         nothing_pending: impl Fn() -> bool,
+        written: impl Fn(u64, u64),
         wake_worker: impl Fn(),
     ) -> Read {
         let Some(waker) = self.reader_waker.get_or_init(|| Waker::new().ok()) else {
@@ -339,6 +438,23 @@ impl Direct {
                     break Read::Worker;
                 }
                 Frame::Partial => {}
+            }
+            // Frames batched while this thread had messages in hand go out
+            // before it waits for more.
+            {
+                let mut st = self.lock();
+                if !st.out.is_empty() && st.lent {
+                    let sent = st.flush();
+                    drop(st);
+                    match sent {
+                        Sent::Written(n, b) => written(n, b),
+                        Sent::Partial(n, b) => {
+                            written(n, b);
+                            break Read::Worker;
+                        }
+                        Sent::Batched | Sent::Queued => {}
+                    }
+                }
             }
             rx.reserve(READ_CHUNK);
             let spare = rx.capacity() - rx.len();
@@ -379,7 +495,7 @@ impl Direct {
         st.bytes_read += got;
         st.handback |= handback;
         st.last_reader = Some(Instant::now());
-        let wake = st.reclaim || st.handback || st.waiters > 0;
+        let wake = st.reclaim || st.handback || st.waiters > 0 || !st.lent;
         drop(st);
         self.left.notify_all();
         if wake {
@@ -403,29 +519,21 @@ impl Direct {
     }
 }
 
-/// `send(2)` without blocking and without SIGPIPE: how many bytes the
-/// socket took (0 on any error: the worker will see it).
-fn send_nonblocking(fd: RawFd, buf: &[u8]) -> usize {
+/// `send(2)` without blocking and without SIGPIPE.
+fn send_nonblocking(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
     let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
     // Elsewhere the socket has SO_NOSIGPIPE.
     #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
     let flags = libc::MSG_DONTWAIT;
-    let mut done = 0;
-    while done < buf.len() {
-        // SAFETY: sending from a valid buffer on the lent socket, which the
-        // worker does not close while this lock is held.
-        let n = unsafe { libc::send(fd, buf[done..].as_ptr().cast(), buf.len() - done, flags) };
-        if n > 0 {
-            done += n as usize;
-        } else if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-        {
-            continue;
-        } else {
-            break;
-        }
+    // SAFETY: sending from a valid buffer on the lent socket, which the
+    // worker does not close while the lock is held.
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), flags) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
     }
-    done
 }
 
 /// A mask key (RFC 6455, 5.3) from a per-connection xorshift generator,

@@ -228,6 +228,17 @@ impl Shared {
         *self.response.lock().unwrap_or_else(|e| e.into_inner()) = Some(response);
     }
 
+    /// Account `n` messages of `bytes` payload bytes that a caller wrote
+    /// to the socket itself (the fast path): no longer queued, sent.
+    pub fn written(&self, n: u64, bytes: u64) {
+        if n > 0 {
+            self.buffered_bytes.fetch_sub(bytes, Ordering::SeqCst);
+            self.buffered_messages.fetch_sub(n, Ordering::SeqCst);
+            self.stats.messages_sent.fetch_add(n, Ordering::Relaxed);
+            self.stats.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> ws_stats {
         let s = &self.stats;

@@ -114,8 +114,8 @@ pub fn run(
     for m in std::mem::take(&mut s.in_flight).into_iter().rev().flatten() {
         inbox.outbox.push_front(m);
     }
-    // A caller's frame not entirely written came before all of them.
-    if let Some(m) = s.ws.get_mut().take_unsent() {
+    // Callers' frames not entirely written came before all of them.
+    for m in s.ws.get_mut().take_unsent().into_iter().rev() {
         inbox.outbox.push_front(m);
     }
     if !end.closed.clean && s.unacked > 0 {
@@ -293,9 +293,7 @@ impl Session<'_> {
     /// Take what callers left when the socket comes back from them.
     fn take_back(&mut self, back: crate::conn::direct::Reclaimed) {
         let stream = self.ws.get_mut();
-        if let Some(u) = back.unsent {
-            stream.push_unsent(u.bytes, u.message);
-        }
+        stream.push_unsent(back.unsent);
         stream.unread(back.read);
         self.unacked += back.written;
         if back.bytes_read > 0 {
@@ -313,12 +311,8 @@ impl Session<'_> {
     /// Account the data frames the socket took entirely since last time.
     fn settle(&mut self) {
         let done = self.ws.get_mut().take_completed();
-        let (mut n, mut bytes) = (0u64, 0u64);
-        // A caller's frame, finished by the worker.
-        if let Some(m) = self.ws.get_mut().take_unsent_done() {
-            n += 1;
-            bytes += m.len() as u64;
-        }
+        // Callers' frames, finished by the worker, came before.
+        let (mut n, mut bytes) = self.ws.get_mut().take_unsent_done();
         for _ in 0..done {
             if let Some(Some(m)) = self.in_flight.pop_front() {
                 n += 1;

@@ -33,13 +33,11 @@ pub struct Stream {
     /// path): read before the socket.
     unread: Vec<u8>,
     unread_pos: usize,
-    /// The rest of a frame a caller began to write: written before
-    /// anything else, with its message.
-    pending: Vec<u8>,
-    pending_pos: usize,
-    pending_message: Option<tungstenite::Message>,
-    /// `pending_message`, once entirely written.
-    pending_done: Option<tungstenite::Message>,
+    /// Frames callers wrote and did not write entirely (the fast path):
+    /// written before anything else.
+    pending: crate::conn::direct::Out,
+    /// Of those, the messages and payload bytes written since last taken.
+    pending_done: (u64, u64),
     /// Everything read during the HTTP upgrade: the frames that came with
     /// the response start after its blank line.
     handshake: Option<Vec<u8>>,
@@ -175,10 +173,8 @@ impl Stream {
             read_frames: OutFrames::default(),
             unread: Vec::new(),
             unread_pos: 0,
-            pending: Vec::new(),
-            pending_pos: 0,
-            pending_message: None,
-            pending_done: None,
+            pending: Default::default(),
+            pending_done: (0, 0),
             handshake: Some(Vec::new()),
         }
     }
@@ -209,7 +205,7 @@ impl Stream {
 
     /// Whether nothing a caller began to write is left to write.
     pub fn write_idle(&self) -> bool {
-        self.pending_message.is_none()
+        self.pending.is_empty()
     }
 
     /// Take back what a caller read and did not consume: read before the
@@ -223,49 +219,39 @@ impl Stream {
         self.unread.extend_from_slice(&bytes);
     }
 
-    /// Take the rest of a frame a caller began to write: it is written
+    /// Take the frames callers did not write entirely: they are written
     /// before anything else.
-    pub fn push_unsent(&mut self, bytes: Vec<u8>, message: tungstenite::Message) {
-        debug_assert!(self.pending_message.is_none());
-        self.pending = bytes;
-        self.pending_pos = 0;
-        self.pending_message = Some(message);
+    pub fn push_unsent(&mut self, out: crate::conn::direct::Out) {
+        if !out.is_empty() {
+            debug_assert!(self.pending.is_empty());
+            self.pending = out;
+        }
     }
 
-    /// The caller's message whose rest was written entirely since the last
-    /// call, if any.
-    pub fn take_unsent_done(&mut self) -> Option<tungstenite::Message> {
-        self.pending_done.take()
+    /// The messages and payload bytes of callers' frames that the worker
+    /// finished writing since the last call.
+    pub fn take_unsent_done(&mut self) -> (u64, u64) {
+        std::mem::take(&mut self.pending_done)
     }
 
-    /// The caller's message whose rest was not entirely written, if any
-    /// (the connection ended).
-    pub fn take_unsent(&mut self) -> Option<tungstenite::Message> {
-        self.pending.clear();
-        self.pending_pos = 0;
-        self.pending_message.take()
+    /// The messages of callers' frames not entirely written (the
+    /// connection ended), in order.
+    pub fn take_unsent(&mut self) -> Vec<tungstenite::Message> {
+        std::mem::take(&mut self.pending).into_messages()
     }
 
-    /// Write what is left of a caller's frame.
+    /// Write what is left of callers' frames.
     fn write_pending(&mut self) -> io::Result<()> {
-        while self.pending_pos < self.pending.len() {
-            let n = match &mut self.inner {
-                Inner::Plain(s) => s.write(&self.pending[self.pending_pos..]),
-                Inner::Tls(s) => s.write(&self.pending[self.pending_pos..]),
-                #[cfg(fuzzing)]
-                Inner::Memory(_) => Ok(self.pending.len() - self.pending_pos),
-            }?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            self.pending_pos += n;
-        }
-        if let Some(m) = self.pending_message.take() {
-            self.pending = Vec::new();
-            self.pending_pos = 0;
-            self.pending_done = Some(m);
-        }
-        Ok(())
+        let inner = &mut self.inner;
+        let (r, n, bytes) = self.pending.write_with(|b| match inner {
+            Inner::Plain(s) => s.write(b),
+            Inner::Tls(s) => s.write(b),
+            #[cfg(fuzzing)]
+            Inner::Memory(_) => Ok(b.len()),
+        });
+        self.pending_done.0 += n;
+        self.pending_done.1 += bytes;
+        r
     }
 
     /// Data messages entirely handed to the kernel since the last call, in
@@ -334,7 +320,7 @@ impl Read for Stream {
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.pending_message.is_some() {
+        if !self.pending.is_empty() {
             self.write_pending()?;
         }
         let n = match &mut self.inner {
@@ -350,7 +336,7 @@ impl Write for Stream {
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
-        if self.pending_message.is_some() {
+        if !self.pending.is_empty() {
             self.write_pending()?;
         }
         match &mut self.inner {
