@@ -232,6 +232,9 @@ impl Client {
     /// place of any callback.
     pub(crate) fn attach_queue(&self, queue: Arc<EventQueue>) {
         self.shared.delivery.attach_queue(self.shared.handle(), queue);
+        // The worker stops lending the socket to readers of ws_poll.
+        let _ = self.tx.send(Command::Dispatch);
+        self.shared.waker.wake();
     }
 
     /// Take the next event, waiting up to `timeout` (`None`: forever).

@@ -195,6 +195,7 @@ impl State {
     fn flush(&mut self) -> Sent {
         let fd = self.fd;
         let (_, n, bytes) = self.out.write_with(|b| send_nonblocking(fd, b));
+        self.written += n;
         if self.out.is_empty() {
             Sent::Written(n, bytes)
         } else {

@@ -66,7 +66,8 @@ pub enum Command {
     Send(Message),
     /// Start the close handshake with this code and reason.
     Close(u16, String),
-    /// A callback was set: deliver pending events.
+    /// A callback or an event queue was set: deliver pending events (and
+    /// stop lending the socket to readers of `ws_poll`).
     Dispatch,
     /// Send a ping with this payload (`ws_ping`).
     Ping(tungstenite::Bytes),
