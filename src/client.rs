@@ -231,6 +231,7 @@ impl Client {
     /// Send every event from now on (pending ones first) to `queue`, in
     /// place of any callback.
     pub(crate) fn attach_queue(&self, queue: Arc<EventQueue>) {
+        queue.join(Arc::downgrade(&self.shared));
         self.shared.delivery.attach_queue(self.shared.handle(), queue);
         // The worker stops lending the socket to readers of ws_poll.
         let _ = self.tx.send(Command::Dispatch);
@@ -254,14 +255,11 @@ impl Client {
         let max = shared.limits.max_message_size;
         let nothing_pending = || shared.delivery.is_empty();
         let written = |n, bytes| shared.written(n, bytes);
-        match shared.direct.read(deadline, max, nothing_pending, written, || shared.waker.wake()) {
-            Read::Message(data, binary) => {
-                let stats = &shared.stats;
-                stats.messages_received.fetch_add(1, Ordering::Relaxed);
-                stats.bytes_received.fetch_add(data.len() as u64, Ordering::Relaxed);
-                let ev = Event::Message { data, binary };
-                ev.log(shared.handle());
-                return Ok(ev);
+        let wake = || shared.waker.wake();
+        match shared.direct.read(deadline, max, 1, nothing_pending, written, wake) {
+            Read::Messages(mut m) => {
+                let (data, binary) = m.pop().expect("one message");
+                return Ok(shared.read_by_caller_event(data, binary));
             }
             Read::Timeout => {
                 return Err(Error::new(ws_status::WS_ERR_TIMEOUT, "no event within the timeout"))

@@ -185,6 +185,8 @@ struct State {
     last_reader: Option<Instant>,
     /// Callers waiting in `ws_poll` for the worker's events.
     waiters: usize,
+    /// The next (or current) reader returns at once (`ws_queue_wake`).
+    interrupted: bool,
     rng: u64,
 }
 
@@ -231,8 +233,8 @@ pub enum Sent {
 
 /// What a caller's read gave.
 pub enum Read {
-    /// A message.
-    Message(Bytes, bool),
+    /// Messages (payload, binary), at least one.
+    Messages(Vec<(Bytes, bool)>),
     /// Nothing by the deadline.
     Timeout,
     /// The socket is not lent for reading (or the reader stopped for the
@@ -390,8 +392,9 @@ impl Direct {
         st.flush()
     }
 
-    /// For a caller of `ws_poll` that would wait: read the next message
-    /// from the socket if it is lent for reading, waiting up to `deadline`.
+    /// For a caller of `ws_poll` that would wait: read the next messages
+    /// (at most `max_messages`, of at most `max` bytes) from the socket if
+    /// it is lent for reading, waiting up to `deadline`.
     /// `nothing_pending` (asked under the lock) says that no event of the
     /// worker waits to be taken: those come first. `wake_worker` is called
     /// when the worker must look (it asked for the socket back, or the
@@ -400,6 +403,7 @@ impl Direct {
         &self,
         deadline: Option<Instant>,
         max: usize,
+        max_messages: usize,
         nothing_pending: impl Fn() -> bool,
         written: impl Fn(u64, u64),
         wake_worker: impl Fn(),
@@ -412,7 +416,13 @@ impl Direct {
             let mut st = self.lock();
             // The worker emits only while it holds the socket, so events it
             // read before lending it are seen here.
-            if !st.lent || !st.read || st.reader || st.reclaim || st.handback || !nothing_pending()
+            if std::mem::take(&mut st.interrupted)
+                || !st.lent
+                || !st.read
+                || st.reader
+                || st.reclaim
+                || st.handback
+                || !nothing_pending()
             {
                 return Read::Worker;
             }
@@ -421,25 +431,35 @@ impl Direct {
         };
         let mut got = 0u64;
         let mut handback = false;
+        let mut messages = Vec::new();
+        let mut used = 0;
         let outcome = loop {
-            match parse(&rx, max) {
+            match parse(&rx[used..], max) {
                 Frame::Message(head, len, binary) => {
                     // One NUL past the end, in the same allocation: C code
                     // that reads text as a string stays in bounds.
                     let mut v = Vec::with_capacity(len + 1);
-                    v.extend_from_slice(&rx[head..head + len]);
+                    v.extend_from_slice(&rx[used + head..used + head + len]);
                     v.push(0);
                     let mut data = Bytes::from(v);
                     data.truncate(len);
-                    rx.drain(..head + len);
-                    break Read::Message(data, binary);
+                    used += head + len;
+                    messages.push((data, binary));
+                    if messages.len() >= max_messages {
+                        break Read::Messages(messages);
+                    }
+                    continue;
                 }
+                // What is left waits for the next read.
+                _ if !messages.is_empty() => break Read::Messages(messages),
                 Frame::Other => {
                     handback = true;
                     break Read::Worker;
                 }
                 Frame::Partial => {}
             }
+            rx.drain(..used);
+            used = 0;
             // Frames batched while this thread had messages in hand go out
             // before it waits for more.
             {
@@ -490,6 +510,7 @@ impl Direct {
                 break Read::Timeout;
             }
         };
+        rx.drain(..used);
         let mut st = self.lock();
         st.reader = false;
         st.rx = rx;
@@ -503,6 +524,17 @@ impl Direct {
             wake_worker();
         }
         outcome
+    }
+
+    /// Make a caller reading the socket return (to look at its event queue).
+    pub fn interrupt(&self) {
+        let mut st = self.lock();
+        st.interrupted = true;
+        if st.reader {
+            if let Some(Some(w)) = self.reader_waker.get() {
+                w.wake();
+            }
+        }
     }
 
     /// For a caller of `ws_poll` about to wait for the worker's events

@@ -229,6 +229,27 @@ impl Shared {
         *self.response.lock().unwrap_or_else(|e| e.into_inner()) = Some(response);
     }
 
+    /// Whether a caller waiting for this connection's events may read its
+    /// socket (the fast path): they are read with `ws_poll`, or with
+    /// `ws_queue_poll` from a queue that holds this connection alone.
+    pub fn read_by_caller(&self) -> bool {
+        match self.delivery.pull_target() {
+            None => false,
+            Some(None) => true,
+            Some(Some(q)) => q.solo().is_some_and(|c| std::ptr::eq(Arc::as_ptr(&c), self)),
+        }
+    }
+
+    /// A message a caller read from the socket itself: counted and logged.
+    pub fn read_by_caller_event(&self, data: tungstenite::Bytes, binary: bool) -> Event {
+        let stats = &self.stats;
+        stats.messages_received.fetch_add(1, Ordering::Relaxed);
+        stats.bytes_received.fetch_add(data.len() as u64, Ordering::Relaxed);
+        let ev = Event::Message { data, binary };
+        ev.log(self.handle());
+        ev
+    }
+
     /// Account `n` messages of `bytes` payload bytes that a caller wrote
     /// to the socket itself (the fast path): no longer queued, sent.
     pub fn written(&self, n: u64, bytes: u64) {

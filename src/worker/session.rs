@@ -247,7 +247,7 @@ impl Session<'_> {
                 && self.ws.can_write()
                 && self.ws.get_ref().write_idle()
             {
-                let read = self.ws.get_ref().read_idle() && self.shared.delivery.pull_mode();
+                let read = self.ws.get_ref().read_idle() && self.shared.read_by_caller();
                 self.lent = self.shared.direct.lend(fd, read, || inbox.rx.is_empty());
             }
             // While paused, the socket is watched only for room to write;
