@@ -421,3 +421,76 @@ fn a_reader_read_timeout_leaves_the_connection_usable() {
     }
     ok(ws_free(h));
 }
+
+fn queue_poll(q: ws_queue, max: usize, timeout_ms: i32) -> Vec<(ws_handle, Ev)> {
+    let mut buf: Vec<ws_event> = (0..max).map(|_| unsafe { std::mem::zeroed() }).collect();
+    let mut n = 0;
+    ok(unsafe { ws_queue_poll(q, buf.as_mut_ptr(), max, timeout_ms, &mut n) });
+    buf[..n].iter().map(|e| (e.handle, unsafe { owned(e) })).collect()
+}
+
+#[test]
+fn a_queue_of_one_connection_is_read_on_the_pollers_thread_in_order_and_wakes() {
+    // The Python binding's recv(): one queue per connection, read with
+    // ws_queue_poll, which may then read the socket itself.
+    let server = echo_server();
+    let mut q = 0;
+    ok(unsafe { ws_queue_new(&mut q) });
+    let h = create_with(&server.url(), |cfg| ok(ws_config_set_ping_interval_ms(cfg, 0)));
+    ok(ws_queue_attach(h, q));
+    assert!(matches!(queue_poll(q, 8, 5000)[..], [(_, Ev::Open { .. })]));
+    // Round trips, then a burst read in batches.
+    for i in 0..200 {
+        ok(send(h, format!("rt{i}").as_bytes(), false));
+        let got = queue_poll(q, 8, 5000);
+        assert_eq!(got, [(h, Ev::Message { data: format!("rt{i}").into(), binary: false })]);
+    }
+    for i in 0..2000 {
+        ok(send(h, &numbered(0, i, i as usize % 64), false));
+    }
+    let mut seen = Vec::new();
+    while seen.len() < 2000 {
+        let batch = queue_poll(q, 64, 10_000);
+        assert!(!batch.is_empty() && batch.len() <= 64);
+        for (from, e) in batch {
+            let Ev::Message { data, .. } = e else { panic!("{e:?}") };
+            assert_eq!(from, h);
+            seen.push(parse(&data).1);
+        }
+    }
+    assert_eq!(seen, (0..2000).collect::<Vec<_>>());
+    // A poll blocked reading the socket returns on ws_queue_wake.
+    let (tx, rx) = mpsc::channel();
+    let poller = thread::spawn(move || {
+        let got = queue_poll(q, 4, 60_000);
+        let _ = tx.send(());
+        got
+    });
+    assert!(rx.recv_timeout(Duration::from_millis(100)).is_err(), "nothing to read yet");
+    ok(ws_queue_wake(q));
+    rx.recv_timeout(Duration::from_secs(10)).expect("the poll returned after the wake");
+    assert!(poller.join().unwrap().is_empty());
+    // Attaching a second connection ends the fast path; both are read.
+    let other = create_with(&server.url(), |cfg| ok(ws_config_set_ping_interval_ms(cfg, 0)));
+    ok(ws_queue_attach(other, q));
+    assert!(matches!(queue_poll(q, 8, 5000)[..], [(o, Ev::Open { .. })] if o == other));
+    ok(send(h, b"from h", false));
+    ok(send(other, b"from other", false));
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        got.extend(queue_poll(q, 8, 5000));
+    }
+    got.sort_by_key(|(from, _)| *from == other);
+    assert_eq!(
+        got,
+        [
+            (h, Ev::Message { data: b"from h".to_vec(), binary: false }),
+            (other, Ev::Message { data: b"from other".to_vec(), binary: false })
+        ]
+    );
+    let s = stats(h);
+    assert_eq!((s.messages_received, s.queued_messages), (2201, 0), "{s:?}");
+    ok(ws_free(h));
+    ok(ws_free(other));
+    ok(ws_queue_free(q));
+}
