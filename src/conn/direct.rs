@@ -411,7 +411,7 @@ impl Direct {
         let Some(waker) = self.reader_waker.get_or_init(|| Waker::new().ok()) else {
             return Read::Worker;
         };
-        waker.reset();
+        waker.reset_if_woken();
         let (fd, mut rx) = {
             let mut st = self.lock();
             // The worker emits only while it holds the socket, so events it
