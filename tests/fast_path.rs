@@ -494,3 +494,43 @@ fn a_queue_of_one_connection_is_read_on_the_pollers_thread_in_order_and_wakes() 
     ok(ws_free(other));
     ok(ws_queue_free(q));
 }
+
+/// Voluntary context switches so far of the thread named `name`.
+#[cfg(target_os = "linux")]
+fn thread_switches(name: &str) -> Option<u64> {
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() == name {
+            let status = std::fs::read_to_string(task.path().join("status")).ok()?;
+            let line = status.lines().find(|l| l.starts_with("voluntary_ctxt_switches:"))?;
+            return line.split_whitespace().nth(1)?.parse().ok();
+        }
+    }
+    None
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_worker_whose_caller_waits_in_ws_poll_on_a_quiet_connection_sleeps() {
+    let server = echo_server();
+    let h = create_with(&server.url(), |cfg| ok(ws_config_set_ping_interval_ms(cfg, 0)));
+    expect_open(h);
+    // Round trips first: the worker leaves the socket to the reader.
+    for i in 0..50 {
+        ok(send(h, format!("{i}").as_bytes(), false));
+        assert!(matches!(next(h, 5000), Ev::Message { .. }));
+    }
+    let name = format!("wsclient-{}", wsclient::registry::slot(h));
+    let before = thread_switches(&name).expect("worker thread found");
+    // Nothing comes for 2 s while this thread waits in ws_poll.
+    assert_eq!(try_next(h, 2000), Err(ws_status::WS_ERR_TIMEOUT));
+    let after = thread_switches(&name).unwrap();
+    println!("worker wake-ups while a caller waited 2 s: {}", after - before);
+    // Looking every 2 ms would be about 1,000 wake-ups; it backs off to
+    // one every 500 ms.
+    assert!(after - before <= 40, "the worker woke {} times in 2 s", after - before);
+    // And the connection still works both ways.
+    ok(send(h, b"still", false));
+    assert_eq!(next(h, 5000), Ev::Message { data: b"still".to_vec(), binary: false });
+    ok(ws_free(h));
+}

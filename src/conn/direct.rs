@@ -26,8 +26,12 @@ use tungstenite::{Bytes, Message};
 /// callers (it does not watch it; the next `ws_poll` reads what came). A
 /// worker that watched it while a caller reads would wake for every
 /// message it does not get; once callers stop, this is the longest a
-/// message (or a ping of the server) waits unread.
+/// message (or a ping of the server) waits unread, while they were
+/// reading messages ([`IDLE_TICK`] while they were reading nothing).
 pub const GRACE: Duration = Duration::from_millis(2);
+/// While callers read nothing (a caller waits in `ws_poll` on a quiet
+/// connection), the worker looks less and less often, up to this.
+const IDLE_TICK: Duration = Duration::from_millis(500);
 
 /// The most a reader keeps of a frame it reads: longer frames, and every
 /// frame of a message longer than this, go to the worker.
@@ -181,6 +185,12 @@ struct State {
     rx: Vec<u8>,
     written: u64,
     bytes_read: u64,
+    /// Bytes read by callers ever, and as the worker last looked.
+    read_total: u64,
+    read_seen: u64,
+    /// How often the worker looks while it leaves the socket to callers:
+    /// [`GRACE`] while they read, longer while they read nothing.
+    tick: Duration,
     /// When the last reader left.
     last_reader: Option<Instant>,
     /// Callers waiting in `ws_poll` for the worker's events.
@@ -356,17 +366,22 @@ impl Direct {
     /// and if not, until when to leave it to callers.
     pub fn watch(&self, now: Instant) -> (bool, Option<Instant>) {
         let mut st = self.lock();
+        let active = st.read_total != st.read_seen;
+        st.read_seen = st.read_total;
+        st.tick = if active { GRACE } else { (st.tick * 2).clamp(GRACE, IDLE_TICK) };
+        let tick = st.tick;
         let r = if !st.read || st.waiters > 0 {
             (true, None)
         } else if st.reader {
-            (false, Some(now + GRACE))
+            (false, Some(now + tick))
         } else {
             match st.last_reader {
-                Some(t) if now < t + GRACE => (false, Some(t + GRACE)),
+                Some(t) if now < t + tick => (false, Some(t + tick)),
                 _ => (true, None),
             }
         };
-        st.timed = r.1.is_some();
+        // Frames are batched only while the worker looks within GRACE.
+        st.timed = r.1.is_some() && tick == GRACE;
         r
     }
 
@@ -515,6 +530,7 @@ impl Direct {
         st.reader = false;
         st.rx = rx;
         st.bytes_read += got;
+        st.read_total += got;
         st.handback |= handback;
         st.last_reader = Some(Instant::now());
         let wake = st.reclaim || st.handback || st.waiters > 0 || !st.lent;
