@@ -185,9 +185,10 @@ struct State {
     rx: Vec<u8>,
     written: u64,
     bytes_read: u64,
-    /// Bytes read by callers ever, and as the worker last looked.
-    read_total: u64,
-    read_seen: u64,
+    /// Reads by callers that returned messages, ever and as the worker
+    /// last looked.
+    reads: u64,
+    reads_seen: u64,
     /// How often the worker looks while it leaves the socket to callers:
     /// [`GRACE`] while they read, longer while they read nothing.
     tick: Duration,
@@ -366,8 +367,8 @@ impl Direct {
     /// and if not, until when to leave it to callers.
     pub fn watch(&self, now: Instant) -> (bool, Option<Instant>) {
         let mut st = self.lock();
-        let active = st.read_total != st.read_seen;
-        st.read_seen = st.read_total;
+        let active = st.reads != st.reads_seen;
+        st.reads_seen = st.reads;
         st.tick = if active { GRACE } else { (st.tick * 2).clamp(GRACE, IDLE_TICK) };
         let tick = st.tick;
         let r = if !st.read || st.waiters > 0 {
@@ -530,7 +531,9 @@ impl Direct {
         st.reader = false;
         st.rx = rx;
         st.bytes_read += got;
-        st.read_total += got;
+        if matches!(outcome, Read::Messages(_)) {
+            st.reads += 1;
+        }
         st.handback |= handback;
         st.last_reader = Some(Instant::now());
         let wake = st.reclaim || st.handback || st.waiters > 0 || !st.lent;
