@@ -363,6 +363,12 @@ impl Direct {
         !st.lent || st.handback || (!st.out.is_empty() && !st.reader)
     }
 
+    /// For the worker, while lent: whether a caller is reading the socket
+    /// now (it takes what made the socket readable).
+    pub fn reading(&self) -> bool {
+        self.lock().reader
+    }
+
     /// For the worker, while lent: whether to watch the socket for reading,
     /// and if not, until when to leave it to callers.
     pub fn watch(&self, now: Instant) -> (bool, Option<Instant>) {

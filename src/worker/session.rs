@@ -141,8 +141,9 @@ impl Session<'_> {
             let commands = inbox.drain(self.shared);
             if self.lent && !self.shared.abandoned() {
                 // Lent: take the socket back only if there is work for it.
+                // Readable while a caller reads: that caller takes it.
                 want_back |= commands > 0
-                    || socket_ready
+                    || (socket_ready && !self.shared.direct.reading())
                     || self.work_until.is_some_and(|u| Instant::now() >= u)
                     || self.shared.direct.needs_worker();
                 if !want_back {
