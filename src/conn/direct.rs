@@ -185,10 +185,10 @@ struct State {
     rx: Vec<u8>,
     written: u64,
     bytes_read: u64,
-    /// Reads by callers that returned messages, ever and as the worker
-    /// last looked.
-    reads: u64,
-    reads_seen: u64,
+    /// When a caller's read last returned messages.
+    last_active: Option<Instant>,
+    /// When the worker looks next, if it does not watch the socket.
+    look_at: Option<Instant>,
     /// How often the worker looks while it leaves the socket to callers:
     /// [`GRACE`] while they read, longer while they read nothing.
     tick: Duration,
@@ -373,9 +373,18 @@ impl Direct {
     /// and if not, until when to leave it to callers.
     pub fn watch(&self, now: Instant) -> (bool, Option<Instant>) {
         let mut st = self.lock();
-        let active = st.reads != st.reads_seen;
-        st.reads_seen = st.reads;
-        st.tick = if active { GRACE } else { (st.tick * 2).clamp(GRACE, IDLE_TICK) };
+        // Callers read messages within the last interval: keep looking often.
+        // It grows only when the worker's own timer ran out with nothing
+        // read (not when something else woke it).
+        let active = st.last_active.is_some_and(|t| now.saturating_duration_since(t) < st.tick);
+        let timed_out = st.look_at.is_some_and(|d| now >= d);
+        st.tick = if active {
+            GRACE
+        } else if timed_out {
+            (st.tick * 2).clamp(GRACE, IDLE_TICK)
+        } else {
+            st.tick.max(GRACE)
+        };
         let tick = st.tick;
         let r = if !st.read || st.waiters > 0 {
             (true, None)
@@ -389,6 +398,7 @@ impl Direct {
         };
         // Frames are batched only while the worker looks within GRACE.
         st.timed = r.1.is_some() && tick == GRACE;
+        st.look_at = r.1;
         r
     }
 
@@ -537,11 +547,12 @@ impl Direct {
         st.reader = false;
         st.rx = rx;
         st.bytes_read += got;
+        let left = Instant::now();
         if matches!(outcome, Read::Messages(_)) {
-            st.reads += 1;
+            st.last_active = Some(left);
         }
         st.handback |= handback;
-        st.last_reader = Some(Instant::now());
+        st.last_reader = Some(left);
         let wake = st.reclaim || st.handback || st.waiters > 0 || !st.lent;
         drop(st);
         self.left.notify_all();
