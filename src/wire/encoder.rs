@@ -132,6 +132,37 @@ impl Encoder {
         self.push(opcode, rsv1, payload, Some(Sent { binary, original }));
     }
 
+    /// The size from which data messages are compressed (`usize::MAX`
+    /// when they are not): smaller ones leave the deflater untouched.
+    pub fn threshold(&self) -> usize {
+        if self.deflater.is_some() {
+            self.threshold
+        } else {
+            usize::MAX
+        }
+    }
+
+    /// Queue a data frame that was framed and masked elsewhere, whole in
+    /// `frame`, of which the first `written` bytes are already written
+    /// (only for the first frame queued: the queue must be empty then).
+    /// `payload` and `binary` are the message as given, for
+    /// [`take_unsent`](Self::take_unsent).
+    pub fn push_framed(&mut self, frame: Vec<u8>, written: usize, payload: Vec<u8>, binary: bool) {
+        debug_assert!(written < frame.len().max(1));
+        debug_assert!(written == 0 || self.pending.is_empty());
+        let skip = if self.pending.is_empty() { written.min(frame.len()) } else { 0 };
+        self.offset = if self.pending.is_empty() { skip } else { self.offset };
+        let frame = OutFrame {
+            header: [0; 14],
+            header_len: 0,
+            payload: frame,
+            mask: [0; 4],
+            data: Some(Sent { binary, original: Some(payload) }),
+        };
+        self.queued_bytes += frame.len() - skip;
+        self.pending.push_back(frame);
+    }
+
     /// Queue a ping (the payload is at most 125 bytes; longer is cut).
     pub fn push_ping(&mut self, mut payload: Vec<u8>) {
         payload.truncate(125);
