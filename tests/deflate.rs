@@ -445,3 +445,84 @@ fn rss_growth_during(f: impl FnOnce()) -> u64 {
     sampler.join().unwrap();
     peak.load(Ordering::Relaxed).saturating_sub(base)
 }
+
+/// The caller-thread fast path with deflate agreed: messages below the
+/// threshold may be written by the caller, those above go through the
+/// worker's encoder, and compressed frames the server sends are the
+/// worker's to inflate; a burst mixing both, sent without waiting and read
+/// with `ws_poll`, arrives in order both ways with the right RSV1 bits and
+/// counters.
+#[test]
+fn small_and_large_messages_keep_their_order_with_the_fast_path() {
+    let (tx, wire) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let server = hostile(move |peer| {
+        let tx = tx.lock().unwrap().clone();
+        peer.handshake_with("Sec-WebSocket-Extensions: permessage-deflate\r\n");
+        let mut out = Compress::new(Compression::default(), false);
+        let mut inn = Decompress::new(false);
+        while let Ok(mut f) = peer.read() {
+            let compressed = f.rsv & 0x40 != 0;
+            if compressed {
+                f.payload = inflate(&mut inn, &f.payload);
+            }
+            match f.opcode {
+                // The echo is compressed when the message was not, and
+                // plain when it was.
+                0x1 | 0x2 if compressed => peer.send(&frame(f.opcode, &f.payload)),
+                0x1 | 0x2 => {
+                    let c = compress(&mut out, &f.payload);
+                    peer.send(&Frame::new(f.opcode, &c).rsv(0x40).bytes());
+                }
+                0x8 => peer.send(&frame(0x8, &f.payload)),
+                _ => {}
+            }
+            let done = f.opcode == 0x8;
+            let _ = tx.send(f);
+            if done {
+                return;
+            }
+        }
+    });
+    let h = create_once(&server.url());
+    expect_open(h);
+    assert_eq!(extensions(h), "permessage-deflate");
+    let messages: Vec<Vec<u8>> = (0..120)
+        .map(|i| {
+            let mut m = json_like(if i % 3 == 2 { 3000 + i } else { 10 + i });
+            m[..4].copy_from_slice(format!("{i:04}").as_bytes());
+            m
+        })
+        .collect();
+    for round in 0..3 {
+        for m in &messages {
+            ok(send(h, m, false));
+        }
+        for (i, m) in messages.iter().enumerate() {
+            match next(h, 10_000) {
+                Ev::Message { data, binary: false } => {
+                    assert!(data == *m, "round {round}: echo {i} differs or is out of order")
+                }
+                other => panic!("round {round}, {i}: {other:?}"),
+            }
+            let f = wire.recv_timeout(WAIT).unwrap();
+            assert_eq!(f.payload, *m, "round {round}: the server got {i} out of order");
+            assert_eq!(f.rsv == 0x40, m.len() >= 1024, "RSV1 of {i} ({} bytes)", m.len());
+        }
+        // Let the worker lend the socket again between rounds.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut stats = ws_stats::default();
+    ok(unsafe { ws_get_stats(h, &mut stats) });
+    assert_eq!(stats.messages_sent, 360);
+    assert_eq!(stats.messages_received, 360);
+    let total: u64 = messages.iter().map(|m| m.len() as u64).sum::<u64>() * 3;
+    assert_eq!(stats.bytes_sent, total);
+    assert_eq!(stats.bytes_received, total);
+    let mut buffered = u64::MAX;
+    ok(unsafe { ws_buffered_amount(h, &mut buffered) });
+    assert_eq!(buffered, 0);
+    ok(close(h, 1000));
+    assert!(matches!(next(h, 5000), Ev::Close { code: 1000, clean: true, .. }));
+    ok(ws_free(h));
+}
