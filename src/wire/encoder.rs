@@ -814,4 +814,49 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn frames_framed_elsewhere_are_resumed_counted_and_given_back() {
+        // Two frames made by another encoder (as a caller's thread makes
+        // them), the first 3 bytes of the first already written.
+        let mut other = Encoder::new(None, 9);
+        other.push_message(b"first".to_vec(), false);
+        let first = written(&mut other);
+        other.push_message(vec![1, 2, 3], true);
+        let second = written(&mut other);
+        let mut e = Encoder::new(None, 1);
+        e.push_framed(first.clone(), 3, b"first".to_vec(), false);
+        e.push_framed(second.clone(), 0, vec![1, 2, 3], true);
+        e.push_message(b"after".to_vec(), false);
+        assert_eq!(e.queued_bytes(), first.len() - 3 + second.len() + 6 + 5);
+        let out = written(&mut e);
+        assert_eq!(&out[..first.len() - 3], &first[3..]);
+        assert_eq!(&out[first.len() - 3..first.len() - 3 + second.len()], &second[..]);
+        let rest = parse_all(&out[first.len() - 3 + second.len()..]);
+        assert_eq!(rest[0].payload, b"after");
+        assert_eq!(e.take_completed(), 3);
+        // Not written: given back as they were given.
+        let mut e = Encoder::new(None, 1);
+        e.push_framed(first.clone(), 3, b"first".to_vec(), false);
+        e.push_framed(second, 0, vec![1, 2, 3], true);
+        /// Takes 2 bytes, then would block.
+        struct Two(usize);
+        impl Write for Two {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let n = buf.len().min(2 - self.0);
+                self.0 += n;
+                if n == 0 {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(n)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        assert!(!e.flush_to(&mut Two(0)).unwrap());
+        assert_eq!(e.take_completed(), 0);
+        assert_eq!(e.take_unsent(), vec![(b"first".to_vec(), false), (vec![1, 2, 3], true)]);
+        assert_eq!(e.queued_bytes(), 0);
+    }
 }
