@@ -7,9 +7,12 @@
 //! entirely, sends while anything is queued, control frames, fragments,
 //! large or invalid frames, the heartbeat, the close. The worker takes the
 //! socket back under the same lock before it touches it, with whatever a
-//! caller left: the unsent rest of a frame (written before anything else)
-//! and the bytes a reader read but did not consume (read before the
-//! socket). This module knows only fds and bytes.
+//! caller left: the unsent rest of its frames (they go into the link's
+//! encoder, written before anything else) and the bytes a reader read but
+//! did not consume (fed to the link's decoder, read before the socket).
+//! With permessage-deflate agreed, messages the encoder would compress and
+//! compressed (RSV1) frames are the worker's: both deflate contexts are its
+//! own. This module knows only fds and bytes (and `wire::apply_mask`).
 
 use super::waker::Waker;
 use crate::wire::apply_mask;
