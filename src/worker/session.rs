@@ -196,7 +196,7 @@ impl Session<'_> {
                         // A caller is reading: it stops and wakes us.
                         socket_ready = false;
                         if let Err(e) = wait(-1, 0, self.shared.waker.fd(), None) {
-                            return self.fail(ConnError::from_io("poll failed", &e));
+                            return self.poll_failed(&e);
                         }
                         continue;
                     }
@@ -323,8 +323,20 @@ impl Session<'_> {
         }
         match wait(poll_fd, events, self.shared.waker.fd(), until) {
             Ok(r) => Ok(r.socket != 0),
-            Err(e) => Err(self.fail(ConnError::from_io("poll failed", &e))),
+            Err(e) => Err(self.poll_failed(&e)),
         }
+    }
+
+    /// `poll(2)` failed: fail the connection, with the socket taken back
+    /// from the callers first if it is lent (the close frame is written
+    /// after their frames, never between).
+    fn poll_failed(&mut self, e: &std::io::Error) -> SessionEnd {
+        if self.lent {
+            let back = self.shared.direct.revoke();
+            self.lent = false;
+            self.take_back(back);
+        }
+        self.fail(ConnError::from_io("poll failed", e))
     }
 
     /// Take what callers left when the socket comes back from them: their
