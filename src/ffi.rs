@@ -884,6 +884,8 @@ pub unsafe extern "C" fn ws_set_callback(
 /// `ws://`, while the worker has nothing of its own to do with the socket,
 /// a waiting `ws_poll` reads the next message from the socket on the
 /// calling thread (no thread switch); events the worker queued come first.
+/// Control frames, fragments, messages over 64 KiB and compressed ones are
+/// still read by the worker, in order.
 ///
 /// - `out`: receives the event, only on success. Its pointers stay valid
 ///   until `ws_event_free(out)`, which must be called for every event
