@@ -132,22 +132,17 @@ impl Out {
     }
 
     /// The frames not entirely written, in order, for the worker's
-    /// encoder: each frame's bytes, how many of them are written (only the
-    /// first may have some), and its message's payload and kind as given.
-    pub fn into_frames(self) -> Vec<(Vec<u8>, usize, Vec<u8>, bool)> {
+    /// encoder: each frame's bytes (header and masked payload), how many of
+    /// them are written (only the first may have some), and its payload
+    /// length.
+    pub fn frames(&self) -> impl Iterator<Item = (&[u8], usize, u64)> + '_ {
         let mut start = 0;
-        let mut out = Vec::with_capacity(self.frames.len());
-        for (end, len) in self.frames {
+        self.frames.iter().map(move |&(end, len)| {
             let frame = &self.bytes[start..end];
-            let head = end - start - len as usize;
-            let mask: [u8; 4] = frame[head - 4..head].try_into().expect("4 bytes");
-            let mut payload = frame[head..].to_vec();
-            apply_mask(&mut payload, mask);
             let written = self.pos.saturating_sub(start).min(frame.len());
-            out.push((frame.to_vec(), written, payload, frame[0] & 0x0F == 2));
             start = end;
-        }
-        out
+            (frame, written, len)
+        })
     }
 }
 

@@ -142,22 +142,38 @@ impl Encoder {
         }
     }
 
-    /// Queue a data frame that was framed and masked elsewhere, whole in
-    /// `frame`, of which the first `written` bytes are already written
+    /// Queue a data frame that was framed and masked elsewhere (one
+    /// unfragmented, uncompressed, masked frame: header and payload, whole
+    /// in `frame`), of which the first `written` bytes are already written
     /// (only for the first frame queued: the queue must be empty then).
-    /// `payload` and `binary` are the message as given, for
-    /// [`take_unsent`](Self::take_unsent).
-    pub fn push_framed(&mut self, frame: Vec<u8>, written: usize, payload: Vec<u8>, binary: bool) {
+    /// It is counted and given back by [`take_unsent`](Self::take_unsent)
+    /// as a data message of its own.
+    pub fn push_framed(&mut self, frame: &[u8], written: usize) {
+        let len_field = frame.get(1).map_or(0, |b| b & 0x7F);
+        let head =
+            2 + match len_field {
+                126 => 2,
+                127 => 8,
+                _ => 0,
+            } + 4;
+        debug_assert!(frame.len() >= head && frame[1] & 0x80 != 0);
+        let Some(mask) = frame.get(head - 4..head) else { return };
+        let mask: [u8; 4] = mask.try_into().expect("4 bytes");
+        let mut header = [0u8; 14];
+        header[..head].copy_from_slice(&frame[..head]);
+        let binary = frame[0] & 0x0F == 2;
         debug_assert!(written < frame.len().max(1));
         debug_assert!(written == 0 || self.pending.is_empty());
         let skip = if self.pending.is_empty() { written.min(frame.len()) } else { 0 };
-        self.offset = if self.pending.is_empty() { skip } else { self.offset };
+        if self.pending.is_empty() {
+            self.offset = skip;
+        }
         let frame = OutFrame {
-            header: [0; 14],
-            header_len: 0,
-            payload: frame,
-            mask: [0; 4],
-            data: Some(Sent { binary, original: Some(payload) }),
+            header,
+            header_len: head as u8,
+            payload: frame[head..].to_vec(),
+            mask,
+            data: Some(Sent { binary, original: None }),
         };
         self.queued_bytes += frame.len() - skip;
         self.pending.push_back(frame);
@@ -825,8 +841,8 @@ mod tests {
         other.push_message(vec![1, 2, 3], true);
         let second = written(&mut other);
         let mut e = Encoder::new(None, 1);
-        e.push_framed(first.clone(), 3, b"first".to_vec(), false);
-        e.push_framed(second.clone(), 0, vec![1, 2, 3], true);
+        e.push_framed(&first, 3);
+        e.push_framed(&second, 0);
         e.push_message(b"after".to_vec(), false);
         assert_eq!(e.queued_bytes(), first.len() - 3 + second.len() + 6 + 5);
         let out = written(&mut e);
@@ -837,8 +853,8 @@ mod tests {
         assert_eq!(e.take_completed(), 3);
         // Not written: given back as they were given.
         let mut e = Encoder::new(None, 1);
-        e.push_framed(first.clone(), 3, b"first".to_vec(), false);
-        e.push_framed(second, 0, vec![1, 2, 3], true);
+        e.push_framed(&first, 3);
+        e.push_framed(&second, 0);
         /// Takes 2 bytes, then would block.
         struct Two(usize);
         impl Write for Two {

@@ -188,13 +188,13 @@ impl Link {
     /// Take back what callers left when they had the socket: frames to
     /// write before anything else (see `Encoder::push_framed`), and bytes
     /// read and not consumed, decoded before the socket is read again.
-    pub fn take_back(
+    pub fn take_back<'a>(
         &mut self,
-        frames: impl IntoIterator<Item = (Vec<u8>, usize, Vec<u8>, bool)>,
+        frames: impl IntoIterator<Item = (&'a [u8], usize)>,
         read: &[u8],
     ) {
-        for (frame, written, payload, binary) in frames {
-            self.encoder.push_framed(frame, written, payload, binary);
+        for (frame, written) in frames {
+            self.encoder.push_framed(frame, written);
         }
         if !read.is_empty() {
             self.decoder.feed(read);

@@ -344,12 +344,13 @@ impl Session<'_> {
     /// be counted once written), the bytes they read and did not consume
     /// to its decoder.
     fn take_back(&mut self, back: crate::conn::direct::Reclaimed) {
-        let frames = back.unsent.into_frames();
-        for (_, _, payload, _) in &frames {
-            self.in_flight.push_back(Some(payload.len()));
+        let mut n = 0;
+        for (_, _, len) in back.unsent.frames() {
+            self.in_flight.push_back(Some(len as usize));
+            n += 1;
         }
-        debug_assert!(frames.is_empty() || self.in_flight.len() == frames.len());
-        self.ws.take_back(frames, &back.read);
+        debug_assert!(n == 0 || self.in_flight.len() == n);
+        self.ws.take_back(back.unsent.frames().map(|(f, w, _)| (f, w)), &back.read);
         self.unacked += back.written;
         if back.bytes_read > 0 {
             self.heartbeat.handle_received(Instant::now());
