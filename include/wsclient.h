@@ -1311,7 +1311,12 @@ ws_status ws_set_callback(ws_handle handle, ws_callback callback, void *user_dat
 /**
  * Take the next event (the pull model, for callers who do not want
  * callbacks on a foreign thread). Waits up to `timeout_ms` (0: do not wait,
- * -1: wait forever). Not allowed while a callback is set.
+ * -1: wait forever). Not allowed while a callback is set. Over plain
+ * `ws://`, while the worker has nothing of its own to do with the socket,
+ * a waiting `ws_poll` reads the next message from the socket on the
+ * calling thread (no thread switch); events the worker queued come first.
+ * Control frames, fragments, messages over 64 KiB and compressed ones are
+ * still read by the worker, in order.
  *
  * - `out`: receives the event, only on success. Its pointers stay valid
  *   until `ws_event_free(out)`, which must be called for every event
@@ -1344,6 +1349,11 @@ void ws_event_free(struct ws_event *event);
  * once: the caller may free `data` as soon as it returns. Messages are sent
  * in the order of the calls (per calling thread, and overall as the calls
  * are ordered). Sent while connecting, they go out right after the open.
+ * Over plain `ws://`, while nothing is queued, the frame is written to the
+ * socket on the calling thread with one nonblocking write (not a message
+ * that permessage-deflate would compress: the worker does those); what the
+ * socket does not take at once is left to the worker. It never blocks on
+ * the network.
  *
  * - `data`: the payload; may be NULL only when `len` is 0.
  * - `is_binary`: false sends a text message, which must be valid UTF-8.
@@ -1584,6 +1594,9 @@ ws_status ws_queue_attach(ws_handle handle, ws_queue q);
  * Take up to `max` events from queue `q`, waiting up to `timeout_ms` for
  * the first (0: do not wait, -1: until an event or `ws_queue_wake`).
  * Events of one connection come in order; `events[i].handle` says whose.
+ * A waiting poll on a queue of one `ws://` connection may read that
+ * connection's messages from its socket on the calling thread, as
+ * `ws_poll` does.
  *
  * - `events`: caller-owned array of `max` events, filled with the batch.
  *   The events and what they point to stay valid until the next

@@ -4,7 +4,12 @@
 
 use crate::{
     config::{Config, Target},
-    conn::{delivery::InCallback, queue::EventQueue, Command, Shared},
+    conn::{
+        delivery::InCallback,
+        direct::{Read, Sent},
+        queue::EventQueue,
+        Command, Shared,
+    },
     error::{Error, Result},
     event::Event,
     types::{ws_callback, ws_ready_state, ws_stats, ws_status},
@@ -14,7 +19,7 @@ use std::{
     ffi::c_void,
     sync::{atomic::Ordering, Arc, Mutex, RwLockReadGuard},
     thread::{self, JoinHandle},
-    time::Duration,
+    time::{Duration, Instant},
 };
 use tungstenite::{Bytes, Message};
 
@@ -94,17 +99,14 @@ impl Client {
                 ),
             ));
         }
-        let msg = if binary {
-            Message::Binary(Bytes::copy_from_slice(data))
-        } else {
-            let text = std::str::from_utf8(data).map_err(|e| {
+        if !binary {
+            std::str::from_utf8(data).map_err(|e| {
                 Error::new(
                     ws_status::WS_ERR_INVALID_UTF8,
                     format!("text message is not valid UTF-8: {e}"),
                 )
             })?;
-            Message::text(text)
-        };
+        }
         let accepting = self.accepting()?;
         if !limits.queue_while_disconnected && self.shared.state() != ws_ready_state::WS_STATE_OPEN
         {
@@ -130,12 +132,38 @@ impl Client {
                 ),
             ));
         }
-        // The worker holds the receiver until it stops accepting, under the
-        // write lock we exclude here, so this cannot fail.
-        let _ = self.tx.send(Command::Send(msg));
-        drop(accepting);
-        self.shared.waker.wake();
-        Ok(())
+        // Written on this thread if the worker lent the socket, else queued
+        // for the worker (under the fast path's lock, so that no later send
+        // overtakes it).
+        let queue = || {
+            let msg = if binary {
+                Message::Binary(Bytes::copy_from_slice(data))
+            } else {
+                // SAFETY: checked above.
+                Message::text(unsafe { std::str::from_utf8_unchecked(data) })
+            };
+            // The worker holds the receiver until it stops accepting, under
+            // the write lock we exclude here, so this cannot fail.
+            let _ = self.tx.send(Command::Send(msg));
+        };
+        match self.shared.direct.send(data, binary, queue) {
+            Sent::Written(n, bytes) => {
+                self.shared.written(n, bytes);
+                Ok(())
+            }
+            Sent::Batched => Ok(()),
+            Sent::Partial(n, bytes) => {
+                self.shared.written(n, bytes);
+                drop(accepting);
+                self.shared.waker.wake();
+                Ok(())
+            }
+            Sent::Queued => {
+                drop(accepting);
+                self.shared.waker.wake();
+                Ok(())
+            }
+        }
     }
 
     /// Send a ping with `payload` (at most 125 bytes) now; its pong arrives
@@ -203,12 +231,49 @@ impl Client {
     /// Send every event from now on (pending ones first) to `queue`, in
     /// place of any callback.
     pub(crate) fn attach_queue(&self, queue: Arc<EventQueue>) {
+        queue.join(Arc::downgrade(&self.shared));
         self.shared.delivery.attach_queue(self.shared.handle(), queue);
+        // The worker stops lending the socket to readers of ws_poll.
+        let _ = self.tx.send(Command::Dispatch);
+        self.shared.waker.wake();
     }
 
     /// Take the next event, waiting up to `timeout` (`None`: forever).
     pub fn poll(&self, timeout: Option<Duration>) -> Result<Event> {
-        self.shared.delivery.poll(timeout)
+        let shared = &self.shared;
+        if timeout == Some(Duration::ZERO) {
+            return shared.delivery.poll(timeout);
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        // Events the worker queued come first.
+        match shared.delivery.poll(Some(Duration::ZERO)) {
+            Err(e) if e.status == ws_status::WS_ERR_TIMEOUT => {}
+            other => return other,
+        }
+        // The fast path: read the socket on this thread while the worker
+        // lends it.
+        let max = shared.limits.max_message_size;
+        let nothing_pending = || shared.delivery.is_empty();
+        let written = |n, bytes| shared.written(n, bytes);
+        let wake = || shared.waker.wake();
+        match shared.direct.read(deadline, max, 1, nothing_pending, written, wake) {
+            Read::Messages(mut m) => {
+                let (data, binary) = m.pop().expect("one message");
+                return Ok(shared.read_by_caller_event(data, binary));
+            }
+            Read::Timeout => {
+                return Err(Error::new(ws_status::WS_ERR_TIMEOUT, "no event within the timeout"))
+            }
+            Read::Worker => {}
+        }
+        // Wait for the worker's events (it watches the socket meanwhile).
+        if shared.direct.waiting(true) {
+            shared.waker.wake();
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let r = shared.delivery.poll(left);
+        let _ = shared.direct.waiting(false);
+        r
     }
 
     /// Release the handle: no callback runs after this returns (unless this

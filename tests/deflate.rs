@@ -445,3 +445,175 @@ fn rss_growth_during(f: impl FnOnce()) -> u64 {
     sampler.join().unwrap();
     peak.load(Ordering::Relaxed).saturating_sub(base)
 }
+
+/// The caller-thread fast path with deflate agreed: messages below the
+/// threshold may be written by the caller, those above go through the
+/// worker's encoder, and compressed frames the server sends are the
+/// worker's to inflate; a burst mixing both, sent without waiting and read
+/// with `ws_poll`, arrives in order both ways with the right RSV1 bits and
+/// counters.
+#[test]
+fn small_and_large_messages_keep_their_order_with_the_fast_path() {
+    let (tx, wire) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let server = hostile(move |peer| {
+        let tx = tx.lock().unwrap().clone();
+        peer.handshake_with("Sec-WebSocket-Extensions: permessage-deflate\r\n");
+        let mut out = Compress::new(Compression::default(), false);
+        let mut inn = Decompress::new(false);
+        while let Ok(mut f) = peer.read() {
+            let compressed = f.rsv & 0x40 != 0;
+            if compressed {
+                f.payload = inflate(&mut inn, &f.payload);
+            }
+            match f.opcode {
+                // The echo is compressed when the message was not, and
+                // plain when it was.
+                0x1 | 0x2 if compressed => peer.send(&frame(f.opcode, &f.payload)),
+                0x1 | 0x2 => {
+                    let c = compress(&mut out, &f.payload);
+                    peer.send(&Frame::new(f.opcode, &c).rsv(0x40).bytes());
+                }
+                0x8 => peer.send(&frame(0x8, &f.payload)),
+                _ => {}
+            }
+            let done = f.opcode == 0x8;
+            let _ = tx.send(f);
+            if done {
+                return;
+            }
+        }
+    });
+    let h = create_once(&server.url());
+    expect_open(h);
+    assert_eq!(extensions(h), "permessage-deflate");
+    let messages: Vec<Vec<u8>> = (0..120)
+        .map(|i| {
+            let mut m = json_like(if i % 3 == 2 { 3000 + i } else { 10 + i });
+            m[..4].copy_from_slice(format!("{i:04}").as_bytes());
+            m
+        })
+        .collect();
+    for round in 0..3 {
+        for m in &messages {
+            ok(send(h, m, false));
+        }
+        for (i, m) in messages.iter().enumerate() {
+            match next(h, 10_000) {
+                Ev::Message { data, binary: false } => {
+                    assert!(data == *m, "round {round}: echo {i} differs or is out of order")
+                }
+                other => panic!("round {round}, {i}: {other:?}"),
+            }
+            let f = wire.recv_timeout(WAIT).unwrap();
+            assert_eq!(f.payload, *m, "round {round}: the server got {i} out of order");
+            assert_eq!(f.rsv == 0x40, m.len() >= 1024, "RSV1 of {i} ({} bytes)", m.len());
+        }
+        // Let the worker lend the socket again between rounds.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut stats = ws_stats::default();
+    ok(unsafe { ws_get_stats(h, &mut stats) });
+    assert_eq!(stats.messages_sent, 360);
+    assert_eq!(stats.messages_received, 360);
+    let total: u64 = messages.iter().map(|m| m.len() as u64).sum::<u64>() * 3;
+    assert_eq!(stats.bytes_sent, total);
+    assert_eq!(stats.bytes_received, total);
+    let mut buffered = u64::MAX;
+    ok(unsafe { ws_buffered_amount(h, &mut buffered) });
+    assert_eq!(buffered, 0);
+    ok(close(h, 1000));
+    assert!(matches!(next(h, 5000), Ev::Close { code: 1000, clean: true, .. }));
+    ok(ws_free(h));
+}
+
+/// The fast path's partial writes with deflate agreed: the server reads
+/// nothing until told, the client sends small messages (which a caller may
+/// write) and large ones (which the worker compresses) until its queue
+/// limit refuses; then the server reads every accepted message once, in
+/// order, each compressed exactly when it is at least the threshold.
+#[test]
+fn a_server_that_stops_reading_gets_small_and_compressed_messages_in_order() {
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let go_rx = std::sync::Mutex::new(go_rx);
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let server = hostile(move |peer| {
+        let tx = tx.lock().unwrap().clone();
+        peer.handshake_with("Sec-WebSocket-Extensions: permessage-deflate\r\n");
+        let _ = peer.stream.set_read_timeout(None);
+        let _ = go_rx.lock().unwrap().recv();
+        let mut inn = Decompress::new(false);
+        while let Ok(mut f) = peer.read() {
+            let compressed = f.rsv & 0x40 != 0;
+            if compressed {
+                f.payload = inflate(&mut inn, &f.payload);
+            }
+            if tx.send((f, compressed)).is_err() {
+                return;
+            }
+        }
+    });
+    const LIMIT: u64 = 8 << 20;
+    let h = create_with(&server.url(), |cfg| {
+        ok(ws_config_set_reconnect(cfg, false));
+        ok(ws_config_set_queue_max_bytes(cfg, LIMIT));
+        ok(ws_config_set_ping_interval_ms(cfg, 0));
+    });
+    expect_open(h);
+    // Bytes that barely compress, so the large messages fill the socket.
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut noise = |len: usize| -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    };
+    let mut sent: Vec<Vec<u8>> = Vec::new();
+    let mut full = false;
+    loop {
+        let i = sent.len() as u32;
+        let mut m = i.to_be_bytes().to_vec();
+        // Small ones until the socket is full from the callers' side (a
+        // partial write hands the rest to the worker's encoder, and the
+        // sends after it queue), then large ones among them.
+        if !full {
+            let mut s = ws_stats::default();
+            ok(unsafe { ws_get_stats(h, &mut s) });
+            full = s.queued_messages > 0;
+        }
+        m.extend(noise(if full && i % 4 == 3 { 20_000 } else { 1000 }));
+        match send(h, &m, true) {
+            ws_status::WS_OK => sent.push(m),
+            ws_status::WS_ERR_QUEUE_FULL => break,
+            other => panic!("{other:?}: {}", last_error()),
+        }
+        assert!(sent.len() < 100_000, "the queue limit never refused");
+    }
+    assert!(sent.iter().filter(|m| m.len() >= 1024).count() > 10, "large ones were queued");
+    go_tx.send(()).unwrap();
+    for (i, m) in sent.iter().enumerate() {
+        let (f, compressed) = rx.recv_timeout(Duration::from_secs(30)).expect("every message");
+        assert_eq!((f.opcode, f.fin), (0x2, true));
+        assert!(f.payload == *m, "message {i} differs or is out of order");
+        assert_eq!(compressed, m.len() >= 1024, "RSV1 of message {i}");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut s = ws_stats::default();
+        ok(unsafe { ws_get_stats(h, &mut s) });
+        if s.queued_messages == 0 {
+            assert_eq!(s.messages_sent, sent.len() as u64, "{s:?}");
+            let bytes: u64 = sent.iter().map(|m| m.len() as u64).sum();
+            assert_eq!(s.bytes_sent, bytes, "{s:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{s:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    ok(ws_free(h));
+}

@@ -46,7 +46,9 @@ fn bad_pings_are_refused_with_the_reason() {
     assert!(last_error().contains("125"), "{}", last_error());
     assert_eq!(unsafe { ws_ping(h, null(), 1) }, ws_status::WS_ERR_INVALID_ARGUMENT);
     // Not open (nothing listens on port 1): the ping would reach no server.
-    assert_eq!(unsafe { ws_ping(h, b"x".as_ptr(), 1) }, ws_status::WS_ERR_NOT_CONNECTED);
+    // Without reconnect the refused connect may already have closed it.
+    let st = unsafe { ws_ping(h, b"x".as_ptr(), 1) };
+    assert!(matches!(st, ws_status::WS_ERR_NOT_CONNECTED | ws_status::WS_ERR_CLOSED), "{st:?}");
     ok(ws_free(h));
     assert_eq!(unsafe { ws_ping(h, null(), 0) }, ws_status::WS_ERR_INVALID_HANDLE);
 }

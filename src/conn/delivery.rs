@@ -178,6 +178,33 @@ impl Delivery {
         self.dispatch(handle);
     }
 
+    /// Whether no event waits in the sink.
+    pub fn is_empty(&self) -> bool {
+        self.pending_len.load(Ordering::Acquire) == 0
+    }
+
+    /// Where events go when no callback is set and the handle is live:
+    /// `Some(None)` for `ws_poll`, `Some(Some(queue))` for an event queue.
+    pub(super) fn pull_target(&self) -> Option<Option<Arc<EventQueue>>> {
+        let s = self.sink();
+        (s.callback.is_none() && !s.freed).then(|| s.queue.clone())
+    }
+
+    /// Whether events go to `queue` (and the handle is not freed).
+    pub(super) fn feeds(&self, queue: &EventQueue) -> bool {
+        let s = self.sink();
+        !s.freed && s.queue.as_ref().is_some_and(|q| std::ptr::eq(Arc::as_ptr(q), queue))
+    }
+
+    /// An event of this connection, holding its share of the receive limit.
+    pub(super) fn queued(&self, event: Event) -> Queued {
+        let bytes = match &event {
+            Event::Message { data, .. } => data.len() as u64,
+            _ => 0,
+        };
+        Queued { event, _credit: self.flow.take(bytes) }
+    }
+
     /// Take the next event, waiting up to `timeout` (`None`: forever).
     pub fn poll(&self, timeout: Option<Duration>) -> Result<Event> {
         let deadline = timeout.map(|t| Instant::now() + t);

@@ -4,6 +4,7 @@
 //! (`client`) and the worker both build on this module; it knows neither.
 
 pub mod delivery;
+pub mod direct;
 pub mod flow;
 pub mod queue;
 pub mod waker;
@@ -15,6 +16,7 @@ use crate::{
     types::{ws_ready_state, ws_stats, ws_status},
 };
 use delivery::Delivery;
+use direct::Direct;
 use flow::Flow;
 use std::sync::{
     atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
@@ -64,7 +66,8 @@ pub enum Command {
     Send(Message),
     /// Start the close handshake with this code and reason.
     Close(u16, String),
-    /// A callback was set: deliver pending events.
+    /// A callback or an event queue was set: deliver pending events (and
+    /// stop lending the socket to readers of `ws_poll`).
     Dispatch,
     /// Send a ping with this payload (`ws_ping`).
     Ping(tungstenite::Bytes),
@@ -102,6 +105,8 @@ pub struct Shared {
     pub flow: Arc<Flow>,
     /// Where events wait for the user.
     pub delivery: Delivery,
+    /// The caller-thread fast path: the socket, when the worker lends it.
+    pub direct: Direct,
     /// Counters.
     pub stats: Stats,
     /// Changes for the next connection attempt.
@@ -140,6 +145,7 @@ impl Shared {
             accepting: RwLock::new(true),
             waker,
             delivery: Delivery::new(Arc::clone(&flow)),
+            direct: Direct::default(),
             flow,
             stats: Stats::default(),
             next_attempt: Mutex::new(NextAttempt::default()),
@@ -230,6 +236,38 @@ impl Shared {
     /// Keep the extensions agreed by the last upgrade ("" for none).
     pub fn set_extensions(&self, extensions: String) {
         *self.extensions.lock().unwrap_or_else(|e| e.into_inner()) = extensions;
+    }
+
+    /// Whether a caller waiting for this connection's events may read its
+    /// socket (the fast path): they are read with `ws_poll`, or with
+    /// `ws_queue_poll` from a queue that holds this connection alone.
+    pub fn read_by_caller(&self) -> bool {
+        match self.delivery.pull_target() {
+            None => false,
+            Some(None) => true,
+            Some(Some(q)) => q.solo().is_some_and(|c| std::ptr::eq(Arc::as_ptr(&c), self)),
+        }
+    }
+
+    /// A message a caller read from the socket itself: counted and logged.
+    pub fn read_by_caller_event(&self, data: tungstenite::Bytes, binary: bool) -> Event {
+        let stats = &self.stats;
+        stats.messages_received.fetch_add(1, Ordering::Relaxed);
+        stats.bytes_received.fetch_add(data.len() as u64, Ordering::Relaxed);
+        let ev = Event::Message { data, binary };
+        ev.log(self.handle());
+        ev
+    }
+
+    /// Account `n` messages of `bytes` payload bytes that a caller wrote
+    /// to the socket itself (the fast path): no longer queued, sent.
+    pub fn written(&self, n: u64, bytes: u64) {
+        if n > 0 {
+            self.buffered_bytes.fetch_sub(bytes, Ordering::SeqCst);
+            self.buffered_messages.fetch_sub(n, Ordering::SeqCst);
+            self.stats.messages_sent.fetch_add(n, Ordering::Relaxed);
+            self.stats.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+        }
     }
 
     /// A snapshot of the counters.

@@ -3,14 +3,14 @@
 //! threads or callbacks (the Node binding polls one from a libuv worker).
 //! The connection's worker pushes and never waits for the reader.
 
-use super::delivery::Queued;
+use super::{delivery::Queued, direct::Read, Shared};
 use crate::event::Event;
 use std::{
     collections::VecDeque,
     os::fd::RawFd,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Condvar, Mutex, MutexGuard, OnceLock,
+        Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak,
     },
     time::{Duration, Instant},
 };
@@ -84,6 +84,8 @@ pub struct EventQueue {
     /// is freed, and hold their share of their connection's receive limit
     /// until then. The lock also keeps polls one at a time.
     last_batch: Mutex<Vec<(u64, Queued)>>,
+    /// The connections attached (some may have left since).
+    members: Mutex<Vec<Weak<Shared>>>,
 }
 
 #[derive(Default)]
@@ -144,6 +146,30 @@ impl EventQueue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A connection is attached (its events come here from now on).
+    pub fn join(&self, member: Weak<Shared>) {
+        self.members.lock().unwrap_or_else(|e| e.into_inner()).push(member);
+    }
+
+    /// The one connection whose events come here, if there is only one.
+    pub fn solo(&self) -> Option<Arc<Shared>> {
+        let list = self.members.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        // Without this lock held: a connection's sink lock is taken before
+        // this queue's elsewhere.
+        let live: Vec<Arc<Shared>> =
+            list.iter().filter_map(Weak::upgrade).filter(|c| c.delivery.feeds(self)).collect();
+        {
+            let mut members = self.members.lock().unwrap_or_else(|e| e.into_inner());
+            if members.len() == list.len() {
+                *members = live.iter().map(Arc::downgrade).collect();
+            }
+        }
+        match <[Arc<Shared>; 1]>::try_from(live) {
+            Ok([one]) => Some(one),
+            Err(_) => None,
+        }
+    }
+
     /// Add events of `handle`, in order.
     pub fn push(&self, handle: u64, events: impl IntoIterator<Item = Queued>) {
         let mut s = self.lock();
@@ -177,6 +203,10 @@ impl EventQueue {
     pub fn wake(&self) {
         self.lock().woken = true;
         self.cv.notify_all();
+        // Also out of a read of the socket on the reader's thread.
+        if let Some(c) = self.solo() {
+            c.direct.interrupt();
+        }
     }
 
     /// Release the last batch and take the next: up to `max` events,
@@ -200,9 +230,44 @@ impl EventQueue {
 
     fn pop_batch(&self, max: usize, timeout: Option<Duration>) -> Vec<(u64, Queued)> {
         let deadline = timeout.map(|t| Instant::now() + t);
+        let mut solo = None;
         if timeout != Some(Duration::ZERO) && self.len.load(Ordering::Acquire) == 0 {
-            spin_until(|| self.len.load(Ordering::Acquire) != 0, deadline);
+            // The fast path: a queue of one connection may read its socket
+            // on this thread while the worker lends it (conn::direct).
+            solo = self.solo();
+            if let Some(c) = &solo {
+                let nothing_pending =
+                    || self.len.load(Ordering::Acquire) == 0 && c.delivery.is_empty();
+                let max_size = c.limits.max_message_size;
+                let written = |n, bytes| c.written(n, bytes);
+                let wake = || c.waker.wake();
+                match c.direct.read(deadline, max_size, max, nothing_pending, written, wake) {
+                    Read::Messages(m) => {
+                        let h = c.handle();
+                        return m
+                            .into_iter()
+                            .map(|(d, b)| (h, c.delivery.queued(c.read_by_caller_event(d, b))))
+                            .collect();
+                    }
+                    Read::Timeout => return Vec::new(),
+                    Read::Worker => {}
+                }
+                // Wait for the worker's events (it watches the socket meanwhile).
+                if c.direct.waiting(true) {
+                    c.waker.wake();
+                }
+            } else {
+                spin_until(|| self.len.load(Ordering::Acquire) != 0, deadline);
+            }
         }
+        let batch = self.wait_batch(max, deadline);
+        if let Some(c) = solo {
+            let _ = c.direct.waiting(false);
+        }
+        batch
+    }
+
+    fn wait_batch(&self, max: usize, deadline: Option<Instant>) -> Vec<(u64, Queued)> {
         let mut s = self.lock();
         while s.events.is_empty() && !s.woken {
             s = match deadline {

@@ -60,6 +60,16 @@ impl Waker {
     }
 }
 
+impl Waker {
+    /// [`reset`](Self::reset), without a system call when no wake-up is in
+    /// flight (one that starts after this check stays pending).
+    pub fn reset_if_woken(&self) {
+        if self.armed.load(Ordering::SeqCst) {
+            self.reset();
+        }
+    }
+}
+
 impl Drop for Waker {
     fn drop(&mut self) {
         // SAFETY: the fds are ours and closed once (one fd for an eventfd).

@@ -128,7 +128,8 @@ impl Decoder {
         Ok(n)
     }
 
-    /// Take `bytes` as read from the server (tests, fuzzing).
+    /// Take `bytes` as read from the server (what came with the 101, what a
+    /// caller read on the fast path and did not consume, tests, fuzzing).
     pub fn feed(&mut self, bytes: &[u8]) {
         self.make_room();
         if self.buf.len() - self.end < bytes.len() {

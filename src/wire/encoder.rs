@@ -132,6 +132,53 @@ impl Encoder {
         self.push(opcode, rsv1, payload, Some(Sent { binary, original }));
     }
 
+    /// The size from which data messages are compressed (`usize::MAX`
+    /// when they are not): smaller ones leave the deflater untouched.
+    pub fn threshold(&self) -> usize {
+        if self.deflater.is_some() {
+            self.threshold
+        } else {
+            usize::MAX
+        }
+    }
+
+    /// Queue a data frame that was framed and masked elsewhere (one
+    /// unfragmented, uncompressed, masked frame: header and payload, whole
+    /// in `frame`), of which the first `written` bytes are already written
+    /// (only for the first frame queued: the queue must be empty then).
+    /// It is counted and given back by [`take_unsent`](Self::take_unsent)
+    /// as a data message of its own.
+    pub fn push_framed(&mut self, frame: &[u8], written: usize) {
+        let len_field = frame.get(1).map_or(0, |b| b & 0x7F);
+        let head =
+            2 + match len_field {
+                126 => 2,
+                127 => 8,
+                _ => 0,
+            } + 4;
+        debug_assert!(frame.len() >= head && frame[1] & 0x80 != 0);
+        let Some(mask) = frame.get(head - 4..head) else { return };
+        let mask: [u8; 4] = mask.try_into().expect("4 bytes");
+        let mut header = [0u8; 14];
+        header[..head].copy_from_slice(&frame[..head]);
+        let binary = frame[0] & 0x0F == 2;
+        debug_assert!(written < frame.len().max(1));
+        debug_assert!(written == 0 || self.pending.is_empty());
+        let skip = if self.pending.is_empty() { written.min(frame.len()) } else { 0 };
+        if self.pending.is_empty() {
+            self.offset = skip;
+        }
+        let frame = OutFrame {
+            header,
+            header_len: head as u8,
+            payload: frame[head..].to_vec(),
+            mask,
+            data: Some(Sent { binary, original: None }),
+        };
+        self.queued_bytes += frame.len() - skip;
+        self.pending.push_back(frame);
+    }
+
     /// Queue a ping (the payload is at most 125 bytes; longer is cut).
     pub fn push_ping(&mut self, mut payload: Vec<u8>) {
         payload.truncate(125);
@@ -782,5 +829,50 @@ mod tests {
                 assert!(read.is_err() || out != msg);
             }
         }
+    }
+
+    #[test]
+    fn frames_framed_elsewhere_are_resumed_counted_and_given_back() {
+        // Two frames made by another encoder (as a caller's thread makes
+        // them), the first 3 bytes of the first already written.
+        let mut other = Encoder::new(None, 9);
+        other.push_message(b"first".to_vec(), false);
+        let first = written(&mut other);
+        other.push_message(vec![1, 2, 3], true);
+        let second = written(&mut other);
+        let mut e = Encoder::new(None, 1);
+        e.push_framed(&first, 3);
+        e.push_framed(&second, 0);
+        e.push_message(b"after".to_vec(), false);
+        assert_eq!(e.queued_bytes(), first.len() - 3 + second.len() + 6 + 5);
+        let out = written(&mut e);
+        assert_eq!(&out[..first.len() - 3], &first[3..]);
+        assert_eq!(&out[first.len() - 3..first.len() - 3 + second.len()], &second[..]);
+        let rest = parse_all(&out[first.len() - 3 + second.len()..]);
+        assert_eq!(rest[0].payload, b"after");
+        assert_eq!(e.take_completed(), 3);
+        // Not written: given back as they were given.
+        let mut e = Encoder::new(None, 1);
+        e.push_framed(&first, 3);
+        e.push_framed(&second, 0);
+        /// Takes 2 bytes, then would block.
+        struct Two(usize);
+        impl Write for Two {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let n = buf.len().min(2 - self.0);
+                self.0 += n;
+                if n == 0 {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(n)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        assert!(!e.flush_to(&mut Two(0)).unwrap());
+        assert_eq!(e.take_completed(), 0);
+        assert_eq!(e.take_unsent(), vec![(b"first".to_vec(), false), (vec![1, 2, 3], true)]);
+        assert_eq!(e.queued_bytes(), 0);
     }
 }

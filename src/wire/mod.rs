@@ -26,7 +26,7 @@ mod utf8;
 
 pub use decoder::{Decoder, Incoming};
 pub use deflate::{Deflater, Inflater};
-pub use encoder::Encoder;
+pub use encoder::{apply_mask, Encoder};
 pub use negotiate::{negotiate, Deflate, DeflateConfig};
 pub use utf8::Utf8Check;
 

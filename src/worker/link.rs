@@ -173,6 +173,34 @@ impl Link {
         }
     }
 
+    /// Whether the decoder holds no part of a frame or of a message: a
+    /// caller may read the socket (`conn::direct`).
+    pub fn read_idle(&self) -> bool {
+        self.decoder.buffered() == 0 && !self.decoder.in_message() && !self.close_received
+    }
+
+    /// The size from which data messages are compressed (`usize::MAX`: not
+    /// compressed); smaller ones may be framed by a caller.
+    pub fn compress_threshold(&self) -> usize {
+        self.encoder.threshold()
+    }
+
+    /// Take back what callers left when they had the socket: frames to
+    /// write before anything else (see `Encoder::push_framed`), and bytes
+    /// read and not consumed, decoded before the socket is read again.
+    pub fn take_back<'a>(
+        &mut self,
+        frames: impl IntoIterator<Item = (&'a [u8], usize)>,
+        read: &[u8],
+    ) {
+        for (frame, written) in frames {
+            self.encoder.push_framed(frame, written);
+        }
+        if !read.is_empty() {
+            self.decoder.feed(read);
+        }
+    }
+
     /// Whether anything is queued and not yet written.
     pub fn has_queued(&self) -> bool {
         !self.encoder.is_empty()

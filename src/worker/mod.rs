@@ -71,9 +71,11 @@ impl Inbox {
 
     /// Take every queued command. Runs the callback for pending events when
     /// the user set one.
-    pub fn drain(&mut self, shared: &Shared) {
+    pub fn drain(&mut self, shared: &Shared) -> usize {
         shared.waker.reset();
+        let mut n = 0;
         while let Ok(cmd) = self.rx.try_recv() {
+            n += 1;
             match cmd {
                 Command::Send(m) => self.outbox.push_back(m),
                 Command::Close(code, reason) => {
@@ -83,6 +85,7 @@ impl Inbox {
                 Command::Ping(p) => self.pings.push_back(p),
             }
         }
+        n
     }
 }
 
@@ -126,7 +129,7 @@ fn connection(shared: &Shared, inbox: &mut Inbox, initial: &Config) -> Closed {
         } else {
             WS_STATE_CONNECTING
         });
-        inbox.drain(shared);
+        let _ = inbox.drain(shared);
         if inbox.close_req.is_some() {
             return Closed::abnormal("closed by the user before the connection opened");
         }

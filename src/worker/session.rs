@@ -20,7 +20,7 @@ use crate::{
     types::{ws_error_kind, ws_ready_state::WS_STATE_CLOSING},
     wire::Incoming,
 };
-use std::{collections::VecDeque, sync::atomic::Ordering, time::Instant};
+use std::{collections::VecDeque, os::fd::RawFd, sync::atomic::Ordering, time::Instant};
 use tungstenite::Message;
 
 /// Messages read per wake-up before the worker looks at its commands again.
@@ -100,6 +100,14 @@ struct Session<'a> {
     /// Pings of `ws_ping` written and not yet answered, oldest first, with
     /// when they were written (at most `MAX_PENDING_PINGS`).
     user_pings: VecDeque<(tungstenite::Bytes, Instant)>,
+    /// The socket may be lent to callers (plain TCP).
+    may_lend: bool,
+    /// The socket is lent to callers (`conn::direct`): the worker does not
+    /// touch it until it takes it back.
+    lent: bool,
+    /// The deadline of the worker's own work (heartbeat, close), while it
+    /// sleeps.
+    work_until: Option<Instant>,
 }
 
 /// Run the session until the connection ends.
@@ -118,9 +126,17 @@ pub fn run(ws: Link, shared: &Shared, inbox: &mut Inbox, config: &Config) -> Ses
         close_sent: false,
         peer_close: None,
         user_pings: VecDeque::new(),
+        may_lend: false,
+        lent: false,
+        work_until: None,
     };
+    s.may_lend = s.ws.get_ref().is_plain();
     s.bytes_seen = s.ws.get_ref().bytes_read;
     let end = s.run(inbox);
+    // Take the socket back from the callers before it is dropped; their
+    // frames not entirely written join the link's, first.
+    let back = shared.direct.revoke();
+    s.take_back(back);
     s.settle();
     inbox.drop_pings(shared);
     // Messages not entirely written go back to the head of the queue, in
@@ -151,8 +167,41 @@ pub fn run(ws: Link, shared: &Shared, inbox: &mut Inbox, config: &Config) -> Ses
 impl Session<'_> {
     fn run(&mut self, inbox: &mut Inbox) -> SessionEnd {
         let fd = self.ws.get_ref().fd();
+        let mut socket_ready = false;
+        // The worker has work for the lent socket (kept until it has it back).
+        let mut want_back = false;
         loop {
-            inbox.drain(self.shared);
+            let commands = inbox.drain(self.shared);
+            if self.lent && !self.shared.abandoned() {
+                // Lent: take the socket back only if there is work for it.
+                // Readable while a caller reads: that caller takes it.
+                want_back |= commands > 0
+                    || (socket_ready && !self.shared.direct.reading())
+                    || self.work_until.is_some_and(|u| Instant::now() >= u)
+                    || self.shared.direct.needs_worker();
+                if !want_back {
+                    socket_ready = match self.sleep(fd, libc::POLLIN, self.work_until) {
+                        Ok(r) => r,
+                        Err(end) => return end,
+                    };
+                    continue;
+                }
+                match self.shared.direct.reclaim(true) {
+                    Some(back) => {
+                        self.lent = false;
+                        want_back = false;
+                        self.take_back(back);
+                    }
+                    None => {
+                        // A caller is reading: it stops and wakes us.
+                        socket_ready = false;
+                        if let Err(e) = wait(-1, 0, self.shared.waker.fd(), None) {
+                            return self.poll_failed(&e);
+                        }
+                        continue;
+                    }
+                }
+            }
             if self.shared.abandoned() {
                 // The handle was freed and the process is exiting.
                 return SessionEnd {
@@ -219,16 +268,92 @@ impl Session<'_> {
                     (!self.close_sent).then(|| self.heartbeat.poll_timeout()).flatten(),
                 )
             };
+            // Idle with nothing of its own in the socket either way: lend
+            // it to the callers (conn::direct), for reading too in pull mode.
+            if self.may_lend
+                && !more
+                && !writable
+                && !self.blocked
+                && !self.paused
+                && inbox.outbox.is_empty()
+                && inbox.pings.is_empty()
+                && inbox.close_req.is_none()
+                && !self.close_sent
+                && self.peer_close.is_none()
+                && self.ws.can_write()
+                && !self.ws.has_queued()
+            {
+                let read = self.ws.read_idle() && self.shared.read_by_caller();
+                let limits = (self.ws.compress_threshold(), self.config.frame_limit());
+                self.lent = self.shared.direct.lend(fd, read, limits, || inbox.rx.is_empty());
+            }
             // While paused, the socket is watched only for room to write;
             // the credit that makes room wakes the pipe.
-            let (poll_fd, events) = match (self.paused, self.blocked) {
-                (true, false) => (-1, 0),
-                (true, true) => (fd, libc::POLLOUT),
-                (false, b) => (fd, libc::POLLIN | if b { libc::POLLOUT } else { 0 }),
+            let events = match (self.paused, self.blocked) {
+                (true, false) => 0,
+                (true, true) => libc::POLLOUT,
+                (false, b) => libc::POLLIN | if b { libc::POLLOUT } else { 0 },
             };
-            if let Err(e) = wait(poll_fd, events, self.shared.waker.fd(), until) {
-                return self.fail(ConnError::from_io("poll failed", &e));
+            self.work_until = until;
+            socket_ready = match self.sleep(fd, events, until) {
+                Ok(r) => r,
+                Err(end) => return end,
+            };
+        }
+    }
+
+    /// Sleep until the socket is ready for `events` (none: 0), the
+    /// wake-up pipe or `until`. While the socket is lent and callers read
+    /// it, it is not watched (`Direct::watch`). Returns whether the socket
+    /// was ready.
+    fn sleep(
+        &mut self,
+        fd: RawFd,
+        events: i16,
+        until: Option<Instant>,
+    ) -> Result<bool, SessionEnd> {
+        let (mut poll_fd, mut events, mut until) =
+            if events == 0 { (-1, 0, until) } else { (fd, events, until) };
+        if self.lent {
+            let (watch, grace) = self.shared.direct.watch(Instant::now());
+            if !watch {
+                (poll_fd, events) = (-1, 0);
+                until = crate::policy::deadline::earliest(until, grace);
             }
+        }
+        match wait(poll_fd, events, self.shared.waker.fd(), until) {
+            Ok(r) => Ok(r.socket != 0),
+            Err(e) => Err(self.poll_failed(&e)),
+        }
+    }
+
+    /// `poll(2)` failed: fail the connection, with the socket taken back
+    /// from the callers first if it is lent (the close frame is written
+    /// after their frames, never between).
+    fn poll_failed(&mut self, e: &std::io::Error) -> SessionEnd {
+        if self.lent {
+            let back = self.shared.direct.revoke();
+            self.lent = false;
+            self.take_back(back);
+        }
+        self.fail(ConnError::from_io("poll failed", e))
+    }
+
+    /// Take what callers left when the socket comes back from them: their
+    /// frames not entirely written go to the link first (and in flight, to
+    /// be counted once written), the bytes they read and did not consume
+    /// to its decoder.
+    fn take_back(&mut self, back: crate::conn::direct::Reclaimed) {
+        let mut n = 0;
+        for (_, _, len) in back.unsent.frames() {
+            self.in_flight.push_back(Some(len as usize));
+            n += 1;
+        }
+        debug_assert!(n == 0 || self.in_flight.len() == n);
+        self.ws.take_back(back.unsent.frames().map(|(f, w, _)| (f, w)), &back.read);
+        self.unacked += back.written;
+        if back.bytes_read > 0 {
+            self.heartbeat.handle_received(Instant::now());
         }
     }
 

@@ -102,6 +102,12 @@ impl Stream {
         }
     }
 
+    /// Whether the WebSocket runs over plain TCP (no TLS anywhere), so a
+    /// caller may write frames to the socket itself (`conn::direct`).
+    pub fn is_plain(&self) -> bool {
+        matches!(self.inner, Inner::Plain(Tunnel::Tcp(_)))
+    }
+
     /// Bytes written and not yet acknowledged by the peer's TCP (Linux:
     /// `SIOCOUTQ`); `None` where that cannot be known.
     pub fn unacked(&self) -> Option<u64> {
