@@ -49,6 +49,9 @@ struct Assembly {
     utf8: Utf8Check,
 }
 
+/// The read buffer's size at first (it grows up to the configured size).
+const FIRST_BUFFER: usize = 16 << 10;
+
 /// Most of an announced frame reserved when its header arrives.
 const RESERVE_AHEAD: usize = 4 << 20;
 
@@ -80,6 +83,8 @@ const MIN_BUFFER: usize = 256;
 #[derive(Debug)]
 pub struct Decoder {
     buf: Vec<u8>,
+    /// The size `buf` may grow to by reads.
+    max_buf: usize,
     /// Unread bytes are `buf[pos..end]`.
     pos: usize,
     end: usize,
@@ -98,8 +103,12 @@ impl Decoder {
     /// messages of at most `max_message` bytes (inflated), and the
     /// negotiated permessage-deflate if any.
     pub fn new(read_buffer: usize, max_message: usize, deflate: Option<&Deflate>) -> Self {
+        let max_buf = read_buffer.max(MIN_BUFFER);
         Decoder {
-            buf: vec![0; read_buffer.max(MIN_BUFFER)],
+            // Small at first: it grows to `read_buffer` only on a connection
+            // whose reads fill it (an idle or chatty one stays small).
+            buf: vec![0; max_buf.min(FIRST_BUFFER)],
+            max_buf,
             pos: 0,
             end: 0,
             limit: max_message,
@@ -123,8 +132,14 @@ impl Decoder {
     /// is EOF). Drain the decoder first: its buffer then has room.
     pub fn read_from(&mut self, r: &mut impl Read) -> io::Result<usize> {
         self.make_room();
+        let room = self.buf.len() - self.end;
         let n = r.read(&mut self.buf[self.end..])?;
         self.end += n;
+        if n == room && self.buf.len() < self.max_buf {
+            // The read filled the buffer: more is likely waiting.
+            let len = (self.buf.len() * 2).min(self.max_buf);
+            self.buf.resize(len, 0);
+        }
         Ok(n)
     }
 
